@@ -1,0 +1,40 @@
+//===- InitAll.h - register what attnc's tools use --------------*- C++ -*-===//
+//
+// One place that lists the dialects and passes every attnc tool, unit test and
+// binding registers, so they cannot drift apart. Only what the project uses is
+// registered: the registration TU dominates build time.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_INITALL_H
+#define ATTN_INITALL_H
+
+#include "attn/Dialect/Attn/IR/AttnDialect.h"
+#include "attn/Dialect/Attn/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+namespace mlir::attn {
+
+/// Registers the attn dialect and the upstream dialects attn IR uses.
+inline void registerAllDialects(DialectRegistry &registry) {
+  registry.insert<AttnDialect, arith::ArithDialect, func::FuncDialect,
+                  math::MathDialect, scf::SCFDialect, tensor::TensorDialect>();
+}
+
+/// Registers attn's passes and pipelines and the generic upstream ones
+/// (canonicalize, cse, ...).
+inline void registerAllPasses() {
+  mlir::registerTransformsPasses();
+  registerAttnPasses();
+}
+
+} // namespace mlir::attn
+
+#endif // ATTN_INITALL_H
