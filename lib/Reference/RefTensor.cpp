@@ -39,7 +39,9 @@ RefTensor::RefTensor(llvm::ArrayRef<int64_t> shape, std::vector<double> data)
   (void)n;
 }
 
-RefTensor RefTensor::scalar(double value) { return RefTensor({}, {value}); }
+RefTensor RefTensor::scalar(double value) {
+  return RefTensor(llvm::ArrayRef<int64_t>(), std::vector<double>{value});
+}
 
 bool RefTensor::contains(llvm::ArrayRef<int64_t> index) const {
   if (index.size() != shape_.size())
