@@ -30,7 +30,7 @@ def Attn_Normalize : I32EnumAttr<"Normalize", "normalisation of linear attention
   let genSpecializedAttr = 0;
 }
 def Attn_NormalizeAttr : EnumAttr<Attn_Dialect, Attn_Normalize, "normalize"> {
-  let assemblyFormat = "$value";
+  let assemblyFormat = "`<` $value `>`";
 }
 
 def Attn_FeatureMap : I32EnumAttr<"FeatureMap", "feature map of linear attention", [
@@ -40,7 +40,7 @@ def Attn_FeatureMap : I32EnumAttr<"FeatureMap", "feature map of linear attention
   let genSpecializedAttr = 0;
 }
 def Attn_FeatureMapAttr : EnumAttr<Attn_Dialect, Attn_FeatureMap, "feature_map"> {
-  let assemblyFormat = "$value";
+  let assemblyFormat = "`<` $value `>`";
 }
 
 def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {

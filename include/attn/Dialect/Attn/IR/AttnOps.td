@@ -375,7 +375,7 @@ def Attn_IterateOp : Attn_Op<"iterate", [
   let results = (outs Variadic<AnyRankedTensor>:$results);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
-    custom<RankName>($rank) `<` $count `init` `(` $inits `:` type($inits) `)`
+    custom<RankName>($rank) ` ` `<` ` ` $count `init` `(` $inits `:` type($inits) `)`
     `->` type($results) $body attr-dict
   }];
   let hasVerifier = 1;
