@@ -53,6 +53,8 @@ llvm::StringRef toString(Builtin builtin);
 llvm::StringRef toString(ReduceKind kind);
 /// Number of arguments `builtin` takes.
 unsigned builtinArity(Builtin builtin);
+/// How a call of `builtin` is written, for messages: `clamp(x, lo, hi)`.
+llvm::StringRef builtinSignature(Builtin builtin);
 /// The built-in function called `name`, if any.
 std::optional<Builtin> lookupBuiltin(llvm::StringRef name);
 
@@ -86,10 +88,18 @@ public:
   virtual ~Expr() = default;
 
   Kind getKind() const { return kind; }
+  /// The location that names the node: the operator of a unary, binary or
+  /// conditional expression, the name of a call or subscript.
   llvm::SMLoc getLoc() const { return loc; }
+  /// Where the expression's text starts (its leftmost operand), for
+  /// messages about the expression as a whole.
+  llvm::SMLoc getStartLoc() const;
 
   /// Set by semantic analysis.
   ScalarType type = ScalarType::Error;
+  /// Height of the tree below (1 for a leaf). The parser caps it, so walks
+  /// and destructors may recurse without exhausting the stack.
+  unsigned height = 1;
 
 private:
   Kind kind;
