@@ -211,6 +211,21 @@ static llvm::Expected<RValue> constantValue(Operation &op, Attribute value) {
 llvm::Error interp::evaluateStandardOp(Operation &op, Env &env, bool &handled) {
   OpContext c{op, env};
   handled = true;
+  // Scalar semantics only: an element-wise arith/math op on tensors or
+  // vectors would otherwise read garbage scalars silently.
+  llvm::StringRef dialect = op.getName().getDialectNamespace();
+  if ((dialect == "arith" || dialect == "math") &&
+      !isa<arith::ConstantOp, arith::SelectOp>(op)) {
+    auto isShaped = [](Type t) { return isa<ShapedType>(t); };
+    if (llvm::any_of(op.getOperandTypes(), isShaped) ||
+        llvm::any_of(op.getResultTypes(), isShaped))
+      return opError(&op, "element-wise arith/math on tensors or vectors is not "
+                          "supported by the float64 reference evaluator");
+  }
+  if (auto select = dyn_cast<arith::SelectOp>(op))
+    if (isa<ShapedType>(select.getCondition().getType()))
+      return opError(&op, "select with a tensor condition is not supported by "
+                          "the float64 reference evaluator");
   auto fail = [&](const llvm::Twine &msg) { return opError(&op, msg); };
   auto ok = [](int64_t v) -> llvm::Expected<int64_t> { return v; };
   return llvm::TypeSwitch<Operation *, llvm::Error>(&op)

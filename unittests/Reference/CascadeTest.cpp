@@ -229,3 +229,39 @@ func.func @s(%a: i64, %b: i64, %x: f32) -> (i64, i64, i64, i64, f32, i1, f32) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(Unsupported, ErrorsNameTheOpInsideRegionsAndOnTensors) {
+  // An unknown op inside a mask region: its own location, not the attention's.
+  const char *inRegion = R"mlir(
+func.func @f(%q: tensor<1x1x2x4xf32>) -> tensor<1x1x2x4xf32> {
+  %o = attn.attention %q, %q, %q
+      : tensor<1x1x2x4xf32>, tensor<1x1x2x4xf32>, tensor<1x1x2x4xf32>
+      -> tensor<1x1x2x4xf32>
+    mask {
+    ^bb0(%b: i64, %h: i64, %i: i64, %j: i64):
+      %x = arith.shli %i, %j : i64
+      %keep = arith.cmpi sle, %x, %i : i64
+      attn.yield %keep : i1
+    }
+  return %o : tensor<1x1x2x4xf32>
+}
+)mlir";
+  std::string msg = runError(inRegion, {RefTensor({1, 1, 2, 4})});
+  EXPECT_NE(msg.find("input:8:12: arith.shli: operation not supported"),
+            std::string::npos)
+      << msg;
+  // Element-wise arith on tensors is refused rather than misread.
+  const char *onTensors = R"mlir(
+func.func @g(%a: tensor<3xf32>) -> tensor<3xf32> {
+  %b = arith.addf %a, %a : tensor<3xf32>
+  return %b : tensor<3xf32>
+}
+)mlir";
+  msg = runError(onTensors, {RefTensor({3})});
+  EXPECT_NE(msg.find("input:3:8: arith.addf: element-wise"), std::string::npos)
+      << msg;
+}
+
+} // namespace
