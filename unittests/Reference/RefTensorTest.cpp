@@ -199,7 +199,8 @@ TEST(Random, DeterministicAndPlausible) {
     sawHi |= x == 5;
   }
   EXPECT_TRUE(sawLo && sawHi);
-  for (double x : randomUniform({1000}, 0.5, 1.0, 3).data())
+  RefTensor uniform = randomUniform({1000}, 0.5, 1.0, 3);
+  for (double x : uniform.data())
     EXPECT_TRUE(x >= 0.5 && x < 1.0);
   EXPECT_NE(argumentSeed(1, 0), argumentSeed(1, 1));
 }
