@@ -151,6 +151,15 @@ void Sema::checkQkv(Block &b) {
       return;
     }
   }
+  for (TensorDecl *t : {&k, &v}) {
+    if (t->dtype != q.dtype) {
+      diags.error(t->dtypeLoc, "'" + t->name + "' has element type " +
+                                   toString(t->dtype) + " but q has " +
+                                   toString(q.dtype) +
+                                   "; expected q, k and v to share one");
+      return;
+    }
+  }
   if (isLinear && q.dims.size() != 4) {
     diags.error(q.loc, "q of a linear_attention block must have 4 dimensions "
                        "[batch, heads, length, head dim], found " +
@@ -393,13 +402,18 @@ void Sema::checkLinear(Block &b) {
                             "f32[B, H, L, Dk], found " +
                                 toString(input->dtype) + " with " +
                                 Twine(input->dims.size()) + " dimensions");
-    } else if (b.k && b.k->dims.size() == 4 &&
-               !input->dims[3].sameAs(b.k->dims[3])) {
-      diags.error(input->dims[3].loc,
-                  "the last dim of gate '" + gate.name + "' (" +
-                      describeDim(input->dims[3]) +
-                      ") must equal the head dim of k (" +
-                      describeDim(b.k->dims[3]) + ")");
+    } else if (b.k && b.k->dims.size() == 4) {
+      for (unsigned d = 0; d < 4; ++d) {
+        if (input->dims[d].sameAs(b.k->dims[d]))
+          continue;
+        diags.error(input->dims[d].loc,
+                    "dimension " + Twine(d + 1) + " of gate '" + gate.name +
+                        "' (" + describeDim(input->dims[d]) +
+                        ") must equal dimension " + Twine(d + 1) + " of k (" +
+                        describeDim(b.k->dims[d]) +
+                        "); the gate is shaped like k");
+        break;
+      }
     }
     if (b.decay)
       diags.error(gate.loc, "'gate' and 'decay' cannot both be given; "

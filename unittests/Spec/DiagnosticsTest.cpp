@@ -206,7 +206,16 @@ std::vector<NegativeCase> negativeCases() {
       {"IntQuery", "attention a {\n  q: i32[B, H, L, 64]\n  k: f32[B, H, L, 64]\n"
                    "  v: f32[B, H, L, 64]\n}",
        "2:6", "'q' must have a float element type"},
+      {"DTypeMismatch",
+       "attention a {\n  q: f16[B, H, L, 64]\n  k: bf16[B, H, L, 64]\n"
+       "  v: f16[B, H, L, 64]\n}",
+       "3:6", "'k' has element type bf16 but q has f16"},
       // Linear attention.
+      {"GateShape",
+       "linear_attention a {\n  q: f32[B, H, L, 64]\n  k: f32[B, H, L, 64]\n"
+       "  v: f32[B, H, L, 64]\n  input g: f32[B, H, L, 32]\n  causal\n"
+       "  gate = g\n}",
+       "5:25", "dimension 4 of gate 'g' (32) must equal dimension 4 of k (64)"},
       {"DecayNeedsCausal",
        "linear_attention a {\n  q: f32[B, H, L, 64]\n  k: f32[B, H, L, 64]\n"
        "  v: f32[B, H, L, 64]\n  decay(b, h, t) = 0.9\n}",

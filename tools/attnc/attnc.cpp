@@ -1,0 +1,137 @@
+//===- attnc.cpp - the attnc driver ---------------------------------------===//
+//
+// `attnc compile SPEC [--name=BLOCK] --emit=mlir` parses and checks a spec and
+// prints its attn-dialect module. Code generation (llvm, ptx, cubin, obj,
+// kernel bundles), `run` and `tune` answer "not implemented yet" with a
+// non-zero exit until their back ends land (DESIGN §3.2).
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Spec/Spec.h"
+#include "attn/Spec/SpecToAttn.h"
+
+#include "mlir/IR/MLIRContext.h"
+
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace llvm;
+
+static cl::SubCommand compileCommand("compile",
+                                     "Compile a spec (DESIGN §3.2)");
+static cl::SubCommand runCommand("run", "Compile, run and check a spec");
+static cl::SubCommand tuneCommand("tune", "Tune the schedule of a spec");
+
+static cl::OptionCategory compileCategory("attnc compile options");
+
+static cl::opt<std::string> specPath(cl::Positional, cl::desc("<spec.attn>"),
+                                     cl::sub(compileCommand),
+                                     cl::sub(runCommand),
+                                     cl::sub(tuneCommand));
+static cl::opt<std::string>
+    blockName("name", cl::desc("Compile only this block of the spec"),
+              cl::value_desc("block"), cl::sub(compileCommand),
+              cl::sub(runCommand), cl::sub(tuneCommand),
+              cl::cat(compileCategory));
+static cl::opt<std::string>
+    emitKind("emit", cl::desc("What to produce: mlir|llvm|ptx|cubin|obj"),
+             cl::value_desc("kind"), cl::sub(compileCommand),
+             cl::cat(compileCategory));
+static cl::opt<std::string>
+    target("target", cl::desc("cpu or cuda[:sm_80|sm_90|sm_90a]"),
+           cl::init("cpu"), cl::sub(compileCommand), cl::sub(runCommand),
+           cl::sub(tuneCommand), cl::cat(compileCategory));
+static cl::opt<std::string>
+    dtype("dtype", cl::desc("Override the element type of q, k and v: "
+                            "f32|f16|bf16"),
+          cl::sub(compileCommand), cl::sub(runCommand), cl::sub(tuneCommand),
+          cl::cat(compileCategory));
+static cl::opt<std::string>
+    outputDir("o", cl::desc("Write a kernel bundle to this directory"),
+              cl::value_desc("dir"), cl::sub(compileCommand),
+              cl::cat(compileCategory));
+
+static int fail(const Twine &message) {
+  WithColor::error(errs(), "attnc") << message << "\n";
+  return 1;
+}
+
+static bool isKnownTarget(StringRef value) {
+  return StringSwitch<bool>(value)
+      .Cases({"cpu", "cuda", "cuda:sm_80", "cuda:sm_90", "cuda:sm_90a"}, true)
+      .Default(false);
+}
+
+static int compile() {
+  if (specPath.empty())
+    return fail("missing spec file; usage: attnc compile SPEC "
+                "[--name=BLOCK] --emit=mlir");
+  if (!isKnownTarget(target))
+    return fail("unknown target '" + target +
+                "'; expected cpu or cuda[:sm_80|sm_90|sm_90a]");
+  std::optional<mlir::attn::spec::DType> qkvDType;
+  if (!dtype.empty()) {
+    qkvDType = StringSwitch<std::optional<mlir::attn::spec::DType>>(dtype)
+                   .Case("f32", mlir::attn::spec::DType::F32)
+                   .Case("f16", mlir::attn::spec::DType::F16)
+                   .Case("bf16", mlir::attn::spec::DType::BF16)
+                   .Default(std::nullopt);
+    if (!qkvDType)
+      return fail("unknown --dtype '" + dtype + "'; expected f32, f16 or bf16");
+  }
+  std::string emit = emitKind.empty() && outputDir.empty() ? std::string("mlir")
+                                                            : emitKind.getValue();
+  if (emit.empty())
+    return fail("writing a kernel bundle (-o DIR) is not implemented yet; "
+                "use --emit=mlir");
+  if (emit == "llvm" || emit == "ptx" || emit == "cubin" || emit == "obj")
+    return fail("--emit=" + emit + " is not implemented yet; only "
+                "--emit=mlir works for now");
+  if (emit != "mlir")
+    return fail("unknown --emit '" + emit +
+                "'; expected mlir, llvm, ptx, cubin or obj");
+  if (!outputDir.empty())
+    return fail("-o with --emit=mlir is not implemented yet; the module is "
+                "printed to stdout without -o");
+
+  auto buffer = MemoryBuffer::getFileOrSTDIN(specPath, /*IsText=*/true);
+  if (std::error_code ec = buffer.getError())
+    return fail("cannot read '" + specPath + "': " + ec.message());
+  SourceMgr sourceMgr;
+  unsigned id = sourceMgr.AddNewSourceBuffer(std::move(*buffer), SMLoc());
+  auto file = mlir::attn::spec::parseSpec(sourceMgr, id, errs());
+  if (!file) {
+    consumeError(file.takeError()); // the diagnostics are printed
+    return 1;
+  }
+  mlir::MLIRContext context;
+  mlir::attn::spec::IRGenOptions options;
+  options.blockName = blockName;
+  options.qkvDType = qkvDType;
+  auto module =
+      mlir::attn::spec::buildModule(context, **file, sourceMgr, options);
+  if (!module)
+    return fail(toString(module.takeError()));
+  (*module)->print(outs());
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  InitLLVM initLLVM(argc, argv);
+  cl::HideUnrelatedOptions({&compileCategory});
+  cl::ParseCommandLineOptions(argc, argv,
+                              "attnc: the attention compiler driver\n");
+  if (compileCommand)
+    return compile();
+  if (runCommand)
+    return fail("'attnc run' is not implemented yet");
+  if (tuneCommand)
+    return fail("'attnc tune' is not implemented yet");
+  return fail("expected a subcommand: compile, run or tune (see attnc "
+              "--help)");
+}
