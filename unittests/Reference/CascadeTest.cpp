@@ -11,6 +11,14 @@
 #include "TestUtil.h"
 
 #include "attn/Reference/Random.h"
+#include "attn/Dialect/Attn/IR/AttnDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Parser/Parser.h"
 
 using namespace mlir::attn::reference;
 using namespace testutil;
@@ -262,6 +270,40 @@ func.func @g(%a: tensor<3xf32>) -> tensor<3xf32> {
   msg = runError(onTensors, {RefTensor({3})});
   EXPECT_NE(msg.find("input:3:8: arith.addf: element-wise"), std::string::npos)
       << msg;
+}
+
+} // namespace
+
+namespace {
+
+TEST(Api, EvaluateFunctionOnACallersModule) {
+  // The way the compiler's own tests call the oracle: their context, their
+  // module, one of its functions.
+  mlir::DialectRegistry registry;
+  registry.insert<mlir::attn::AttnDialect, mlir::arith::ArithDialect,
+                  mlir::func::FuncDialect, mlir::math::MathDialect,
+                  mlir::scf::SCFDialect, mlir::tensor::TensorDialect>();
+  mlir::MLIRContext context(registry);
+  auto module = mlir::parseSourceString<mlir::ModuleOp>(
+      std::string(kDense) + kThreePass, &context, "api");
+  ASSERT_TRUE(module);
+  auto dense = module->lookupSymbol<mlir::func::FuncOp>("dense");
+  auto three = module->lookupSymbol<mlir::func::FuncOp>("softmax_3pass");
+  ASSERT_TRUE(dense && three);
+  RefTensor Q = randomNormal({5, 16}, 51), K = randomNormal({7, 16}, 52),
+            V = randomNormal({7, 8}, 53);
+  auto a = unwrap(evaluateFunction(three, {Q, K, V}));
+  auto b = unwrap(evaluateFunction(
+      dense, {reshaped(Q, {1, 1, 5, 16}), reshaped(K, {1, 1, 7, 16}),
+              reshaped(V, {1, 1, 7, 8})}));
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_LT(relErr(reshaped(b[0], {5, 8}), a[0]), 1e-13);
+  // evaluateSource picks a function by name.
+  auto byName = unwrap(evaluateSource(std::string(kDense) + kThreePass,
+                                      "softmax_3pass", {Q, K, V}));
+  ASSERT_EQ(byName.size(), 1u);
+  EXPECT_EQ(byName[0].data(), a[0].data());
 }
 
 } // namespace
