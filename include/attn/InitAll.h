@@ -9,14 +9,20 @@
 #ifndef ATTN_INITALL_H
 #define ATTN_INITALL_H
 
+#include "attn/Conversion/Passes.h"
 #include "attn/Dialect/Attn/IR/AttnDialect.h"
 #include "attn/Dialect/Attn/Transforms/Passes.h"
+#include "attn/Pipelines/Pipelines.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -24,15 +30,19 @@ namespace mlir::attn {
 
 /// Registers the attn dialect and the upstream dialects attn IR uses.
 inline void registerAllDialects(DialectRegistry &registry) {
-  registry.insert<AttnDialect, arith::ArithDialect, func::FuncDialect,
-                  math::MathDialect, scf::SCFDialect, tensor::TensorDialect>();
+  registry.insert<AttnDialect, arith::ArithDialect, cf::ControlFlowDialect,
+                  func::FuncDialect, LLVM::LLVMDialect, math::MathDialect,
+                  memref::MemRefDialect, scf::SCFDialect, tensor::TensorDialect,
+                  vector::VectorDialect>();
 }
 
-/// Registers attn's passes and pipelines and the generic upstream ones
-/// (canonicalize, cse, ...).
+/// Registers attn's passes and pipelines, the upstream passes the pipelines
+/// use, and the generic ones (canonicalize, cse, ...).
 inline void registerAllPasses() {
   mlir::registerTransformsPasses();
   registerAttnPasses();
+  registerAttnConversionPasses();
+  registerPipelines();
 }
 
 } // namespace mlir::attn

@@ -2,6 +2,7 @@
 #ifndef ATTN_DIALECT_ATTN_TRANSFORMS_PASSES_H
 #define ATTN_DIALECT_ATTN_TRANSFORMS_PASSES_H
 
+#include "attn/Dialect/Attn/IR/AttnDialect.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir::attn {

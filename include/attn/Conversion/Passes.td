@@ -1,0 +1,37 @@
+//===- Passes.td - conversions out of attn ------------------*- tablegen -*-===//
+
+#ifndef ATTN_CONVERSION_PASSES_TD
+#define ATTN_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertAttnToCPUPass : Pass<"convert-attn-to-cpu", "::mlir::ModuleOp"> {
+  let summary = "Lower attn.attention functions to tiled CPU kernels";
+  let description = [{
+    Replaces each function holding one `attn.attention` (taking q, k, v and
+    the inputs, returning the op's results) by a kernel of the same name in
+    the packed calling convention: `void name(void **args)` with args
+    `block x, y, z, data pointers..., sizes and strides...` (see
+    `attn/Conversion/KernelABI.h` and docs/bundle.md). One call computes one
+    query tile of one (batch, head); the grid is
+    `(query tiles, heads, batch)`.
+
+    The kernel is FuseMax's one-pass cascade over key tiles of the op's
+    schedule (or the CPU default): scores `S = (scale·log2 e · Q) Kᵀ`, running
+    max `RM`, correction `exp2(RM_old − RM_new)`, running denominator and
+    numerator, final division. For each key tile the interval analysis of the
+    mask region decides at run time whether the tile is empty (skipped with no
+    loads), full (no mask code) or partial (mask evaluated per element, and
+    the tile skipped when nothing survives). Fully masked rows yield 0 and lse
+    `-inf`. The result uses `scf`, `vector`, `memref` (stack buffers), `math`
+    and `llvm` (pointer arithmetic of the packed arguments).
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",
+    "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
+    "::mlir::func::FuncDialect"
+  ];
+}
+
+#endif // ATTN_CONVERSION_PASSES_TD

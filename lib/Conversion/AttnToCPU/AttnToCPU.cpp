@@ -1,0 +1,936 @@
+//===- AttnToCPU.cpp - attn.attention to a tiled CPU kernel ---------------===//
+//
+// Lowers a function holding one `attn.attention` to a kernel in the packed
+// calling convention (KernelABI.h) that computes one query tile of one
+// (batch, head): the grid is (query tiles, heads, batch) and the host runs it
+// on a thread pool. Inside, the kernel walks the key tiles with FuseMax's
+// one-pass online softmax (running max, rescaled denominator and numerator,
+// exp2 with scale·log2(e) folded into Q). Per key tile, the compiled interval
+// analysis of the mask (TileClassification.h) decides:
+//   empty   -> skipped: no loads, no math;
+//   full    -> no mask code (unless the tile overhangs the sequence end);
+//   partial -> the mask region is evaluated per element; tiles where no
+//              element survives are skipped too (masks that read tensors).
+// Products are register-blocked vector FMAs over small stack buffers.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Conversion/Passes.h"
+
+#include "attn/Conversion/KernelABI.h"
+#include "attn/Dialect/Attn/Analysis/TileClassification.h"
+#include "attn/Dialect/Attn/IR/AttnOps.h"
+#include "attn/Dialect/Attn/Transforms/Schedules.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+#include <cmath>
+
+namespace mlir::attn {
+#define GEN_PASS_DEF_CONVERTATTNTOCPUPASS
+#include "attn/Conversion/Passes.h.inc"
+} // namespace mlir::attn
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+
+using BodyFn = function_ref<void(ImplicitLocOpBuilder &, Value)>;
+using CarryFn = function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, Value,
+                                                ValueRange)>;
+
+Value idx(ImplicitLocOpBuilder &b, int64_t v) {
+  return arith::ConstantIndexOp::create(b, v);
+}
+
+/// `for iv = lb to ub step step { body }`.
+void forEach(ImplicitLocOpBuilder &b, Value lb, Value ub, int64_t step,
+             BodyFn body) {
+  auto loop = scf::ForOp::create(b, lb, ub, idx(b, step));
+  ImplicitLocOpBuilder inner =
+      ImplicitLocOpBuilder::atBlockBegin(b.getLoc(), loop.getBody());
+  body(inner, loop.getInductionVar());
+}
+
+/// A loop carrying `init` through iterations; returns the final values.
+SmallVector<Value> forEachCarry(ImplicitLocOpBuilder &b, Value lb, Value ub,
+                                int64_t step, ValueRange init, CarryFn body) {
+  auto loop = scf::ForOp::create(
+      b, lb, ub, idx(b, step), init,
+      [&](OpBuilder &nested, Location loc, Value iv, ValueRange carried) {
+        ImplicitLocOpBuilder inner(loc, nested);
+        scf::YieldOp::create(inner, body(inner, iv, carried));
+      });
+  return SmallVector<Value>(loop.getResults().begin(), loop.getResults().end());
+}
+
+/// `if (cond) { then }`.
+void ifThen(ImplicitLocOpBuilder &b, Value cond,
+            function_ref<void(ImplicitLocOpBuilder &)> then) {
+  auto ifOp = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
+  ImplicitLocOpBuilder inner =
+      ImplicitLocOpBuilder::atBlockBegin(b.getLoc(), ifOp.thenBlock());
+  then(inner);
+}
+
+/// `cond ? then() : otherwise()` for one value of `type`.
+Value ifThenElse(ImplicitLocOpBuilder &b, Value cond, Type type,
+                 function_ref<Value(ImplicitLocOpBuilder &)> then,
+                 function_ref<Value(ImplicitLocOpBuilder &)> otherwise) {
+  auto ifOp = scf::IfOp::create(b, TypeRange{type}, cond, /*withElse=*/true);
+  ImplicitLocOpBuilder thenB =
+      ImplicitLocOpBuilder::atBlockEnd(b.getLoc(), ifOp.thenBlock());
+  scf::YieldOp::create(thenB, then(thenB));
+  ImplicitLocOpBuilder elseB =
+      ImplicitLocOpBuilder::atBlockEnd(b.getLoc(), ifOp.elseBlock());
+  scf::YieldOp::create(elseB, otherwise(elseB));
+  return ifOp.getResult(0);
+}
+
+Value toI64(ImplicitLocOpBuilder &b, Value index) {
+  return arith::IndexCastOp::create(b, b.getI64Type(), index);
+}
+
+/// Per-axis offsets of the `linear`-th position of a row-major box `tile`.
+SmallVector<Value> boxOffsets(ImplicitLocOpBuilder &b, Value linear,
+                              ArrayRef<int64_t> tile) {
+  SmallVector<Value> offsets(tile.size());
+  int64_t inner = 1;
+  for (int64_t axis = tile.size() - 1; axis >= 0; --axis) {
+    Value q = arith::DivUIOp::create(b, linear, idx(b, inner));
+    offsets[axis] = arith::RemUIOp::create(b, q, idx(b, tile[axis]));
+    inner *= tile[axis];
+  }
+  return offsets;
+}
+
+/// Per-axis tile indices of the `linear`-th tile of a row-major grid of
+/// `counts` tiles.
+SmallVector<Value> gridCoordinates(ImplicitLocOpBuilder &b, Value linear,
+                                   ArrayRef<Value> counts) {
+  SmallVector<Value> coords(counts.size());
+  Value inner = idx(b, 1);
+  for (int64_t axis = counts.size() - 1; axis >= 0; --axis) {
+    Value q = arith::DivUIOp::create(b, linear, inner);
+    coords[axis] = arith::RemUIOp::create(b, q, counts[axis]);
+    inner = arith::MulIOp::create(b, inner, counts[axis]);
+  }
+  return coords;
+}
+
+Value ceilDiv(ImplicitLocOpBuilder &b, Value x, int64_t d) {
+  return arith::CeilDivUIOp::create(b, x, idx(b, d));
+}
+
+/// The largest vector width of at most 16 lanes dividing every extent.
+int64_t chooseLanes(ArrayRef<int64_t> extents) {
+  for (int64_t lanes : {16, 8, 4, 2})
+    if (llvm::all_of(extents, [&](int64_t e) { return e % lanes == 0; }))
+      return lanes;
+  return 1;
+}
+
+/// Rows per register block so that rows × chunks accumulators fit in 16
+/// vector registers, dividing the tile's rows.
+int64_t chooseRowBlock(int64_t chunks, int64_t rows) {
+  for (int64_t block : {4, 2})
+    if (block * chunks <= 16 && rows % block == 0)
+      return block;
+  return 1;
+}
+
+/// Expands `attn.neighborhood` into arith ops with NATTEN's rule (the same
+/// as attn/Support/Neighborhood.h).
+Value expandNeighborhood(ImplicitLocOpBuilder &b, Value i, Value j, Value n,
+                         Value size, Value dilation, bool causal) {
+  using P = arith::CmpIPredicate;
+  auto c = [&](int64_t v) -> Value {
+    return arith::ConstantIntOp::create(b, b.getI64Type(), v);
+  };
+  auto cmp = [&](P p, Value x, Value y) -> Value {
+    return arith::CmpIOp::create(b, p, x, y);
+  };
+  auto and_ = [&](Value x, Value y) -> Value {
+    return arith::AndIOp::create(b, x, y);
+  };
+  Value zero = c(0), one = c(1);
+  Value d = arith::MaxSIOp::create(b, dilation, one);
+  Value ok = and_(and_(cmp(P::sge, i, zero), cmp(P::sge, j, zero)),
+                  and_(cmp(P::slt, i, n), cmp(P::slt, j, n)));
+  ok = and_(ok, and_(cmp(P::sgt, size, zero), cmp(P::sgt, dilation, zero)));
+  Value r = arith::RemSIOp::create(b, i, d);
+  ok = and_(ok, cmp(P::eq, arith::RemSIOp::create(b, j, d), r));
+  Value g = arith::DivSIOp::create(b, i, d);
+  Value gk = arith::DivSIOp::create(b, j, d);
+  if (causal) {
+    Value lo = arith::MaxSIOp::create(
+        b, arith::AddIOp::create(b, arith::SubIOp::create(b, g, size), one),
+        zero);
+    return and_(ok, and_(cmp(P::sle, lo, gk), cmp(P::sle, gk, g)));
+  }
+  Value classLength = arith::DivSIOp::create(
+      b,
+      arith::AddIOp::create(b, arith::SubIOp::create(b, n, r),
+                            arith::SubIOp::create(b, d, one)),
+      d);
+  ok = and_(ok, cmp(P::sle, size, classLength));
+  Value half = arith::DivSIOp::create(b, size, c(2));
+  Value start = arith::MaxSIOp::create(
+      b,
+      arith::MinSIOp::create(b, arith::SubIOp::create(b, g, half),
+                             arith::SubIOp::create(b, classLength, size)),
+      zero);
+  return and_(ok, and_(cmp(P::sle, start, gk),
+                       cmp(P::slt, gk, arith::AddIOp::create(b, start, size))));
+}
+
+/// Builds the kernel of one attention function.
+class AttentionKernelEmitter {
+public:
+  AttentionKernelEmitter(func::FuncOp func, AttentionOp op,
+                         ScheduleAttr schedule)
+      : func(func), op(op), schedule(schedule) {}
+
+  LogicalResult emit();
+
+private:
+  LogicalResult checkSupported();
+  LogicalResult mapOuterValues(ImplicitLocOpBuilder &b);
+  void allocateBuffers(ImplicitLocOpBuilder &b);
+  void emitTile(ImplicitLocOpBuilder &b);
+  void loadQueryTile(ImplicitLocOpBuilder &b);
+  void visitKeyTile(ImplicitLocOpBuilder &b, Value keyTile);
+  Value evaluateMask(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart);
+  void loadKeyValueTile(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart);
+  void computeScores(ImplicitLocOpBuilder &b);
+  void applyKeep(ImplicitLocOpBuilder &b);
+  void applyScoreRule(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart);
+  void updateSoftmax(ImplicitLocOpBuilder &b);
+  void accumulateValues(ImplicitLocOpBuilder &b);
+  void storeOutput(ImplicitLocOpBuilder &b);
+
+  /// Positions of row `r` of the query tile, per axis (index values).
+  SmallVector<Value> queryPositions(ImplicitLocOpBuilder &b, Value r);
+  SmallVector<Value> keyPositions(ImplicitLocOpBuilder &b, Value c,
+                                  ArrayRef<Value> keyStart);
+  Value allBelow(ImplicitLocOpBuilder &b, ArrayRef<Value> positions,
+                 ArrayRef<Value> extents);
+  /// Clones a region of the op at the builder, binding its leading block
+  /// arguments to `leading` and its input tensors to the kernel's inputs.
+  Value inlineRegion(ImplicitLocOpBuilder &b, Region &region,
+                     ValueRange leading);
+  /// Rewrites what the kernel cannot keep from a cloned op: reads of input
+  /// tensors, their sizes, and neighborhood ops. Records replaced values.
+  void lowerClonedOp(ImplicitLocOpBuilder &b, Operation *cloned,
+                     DenseMap<Value, Value> &replaced);
+
+  func::FuncOp func;
+  AttentionOp op;
+  ScheduleAttr schedule;
+
+  unsigned numAxes = 0;
+  int64_t headDim = 0, valueDim = 0, lanes = 1, tileQ = 0, tileK = 0;
+  SmallVector<int64_t> tq, tk;
+  VectorType f32Vec;
+
+  TensorParam q, k, v, out;
+  std::optional<TensorParam> lse;
+  SmallVector<TensorParam> inputs;
+  SmallVector<Value> inputPlaceholders;
+  IRMapping outer;
+
+  Value batch, head, kvHead, scaleLog2e;
+  SmallVector<Value> queryStart, queryExtent, keyExtent;
+  Value qs, kt, vs, scores, keep, rowMax, rowSum, acc;
+};
+
+LogicalResult AttentionKernelEmitter::checkSupported() {
+  if (!func.getBody().hasOneBlock())
+    return func.emitError("an attention function must have one block");
+  auto ret = dyn_cast<func::ReturnOp>(func.getBody().front().getTerminator());
+  if (!ret || ret.getOperands() != op.getResults())
+    return func.emitError("an attention function must return exactly the "
+                          "results of its attn.attention");
+  SmallVector<Value> expected{op.getQuery(), op.getKey(), op.getValue()};
+  llvm::append_range(expected, op.getInputs());
+  if (func.getArguments().size() != expected.size() ||
+      !llvm::equal(func.getArguments(), expected))
+    return func.emitError("an attention function must take q, k, v and the "
+                          "inputs, in that order, and pass them to its "
+                          "attn.attention");
+  numAxes = op.getNumTokenAxes();
+  headDim = op.getQuery().getType().getShape().back();
+  valueDim = op.getValue().getType().getShape().back();
+  tq = llvm::to_vector(schedule.getTileQ());
+  tk = llvm::to_vector(schedule.getTileKv());
+  tileQ = schedule.getQueryTileVolume();
+  tileK = schedule.getKeyTileVolume();
+  if (schedule.getNumTokenAxes() != numAxes)
+    return op.emitOpError("schedule does not match the token axes");
+  lanes = chooseLanes({headDim, valueDim, tileK});
+  f32Vec = VectorType::get({lanes}, Float32Type::get(op.getContext()));
+  for (Value input : op.getInputs()) {
+    Type element = cast<RankedTensorType>(input.getType()).getElementType();
+    if (!element.isIntOrFloat())
+      return op.emitOpError("inputs must hold integers, floats or booleans");
+  }
+  return success();
+}
+
+LogicalResult AttentionKernelEmitter::mapOuterValues(ImplicitLocOpBuilder &b) {
+  SmallVector<TensorParam *> byArg{&q, &k, &v};
+  for (TensorParam &input : inputs)
+    byArg.push_back(&input);
+  for (Operation &o : func.getBody().front()) {
+    if (&o == op.getOperation())
+      break;
+    if (auto dim = dyn_cast<tensor::DimOp>(o)) {
+      auto arg = dyn_cast<BlockArgument>(dim.getSource());
+      std::optional<int64_t> index = dim.getConstantIndex();
+      if (!arg || !index)
+        return dim.emitError("only tensor.dim of an argument at a constant "
+                             "index is supported before attn.attention");
+      outer.map(dim.getResult(), byArg[arg.getArgNumber()]->sizes[*index]);
+      continue;
+    }
+    auto isTensor = [](Type t) { return isa<TensorType>(t); };
+    if (llvm::any_of(o.getOperandTypes(), isTensor) ||
+        llvm::any_of(o.getResultTypes(), isTensor) || o.getNumRegions())
+      return o.emitError("unsupported op before attn.attention in a kernel");
+    b.clone(o, outer);
+  }
+  return success();
+}
+
+void AttentionKernelEmitter::allocateBuffers(ImplicitLocOpBuilder &b) {
+  Type f32 = b.getF32Type();
+  auto allocate = [&](ArrayRef<int64_t> shape, Type element) -> Value {
+    return memref::AllocaOp::create(b, MemRefType::get(shape, element),
+                                    b.getI64IntegerAttr(64));
+  };
+  qs = allocate({tileQ, headDim}, f32);
+  kt = allocate({headDim, tileK}, f32);
+  vs = allocate({tileK, valueDim}, f32);
+  scores = allocate({tileQ, tileK}, f32);
+  keep = allocate({tileQ, tileK}, b.getI8Type());
+  rowMax = allocate({tileQ}, f32);
+  rowSum = allocate({tileQ}, f32);
+  acc = allocate({tileQ, valueDim}, f32);
+}
+
+SmallVector<Value> AttentionKernelEmitter::queryPositions(
+    ImplicitLocOpBuilder &b, Value r) {
+  SmallVector<Value> positions;
+  for (auto [start, offset] : llvm::zip(queryStart, boxOffsets(b, r, tq)))
+    positions.push_back(arith::AddIOp::create(b, start, offset));
+  return positions;
+}
+
+SmallVector<Value> AttentionKernelEmitter::keyPositions(
+    ImplicitLocOpBuilder &b, Value c, ArrayRef<Value> keyStart) {
+  SmallVector<Value> positions;
+  for (auto [start, offset] : llvm::zip(keyStart, boxOffsets(b, c, tk)))
+    positions.push_back(arith::AddIOp::create(b, start, offset));
+  return positions;
+}
+
+Value AttentionKernelEmitter::allBelow(ImplicitLocOpBuilder &b,
+                                       ArrayRef<Value> positions,
+                                       ArrayRef<Value> extents) {
+  Value ok = arith::ConstantIntOp::create(b, true, 1);
+  for (auto [p, e] : llvm::zip(positions, extents))
+    ok = arith::AndIOp::create(
+        b, ok, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, p, e));
+  return ok;
+}
+
+void AttentionKernelEmitter::lowerClonedOp(ImplicitLocOpBuilder &b,
+                                           Operation *cloned,
+                                           DenseMap<Value, Value> &replaced) {
+  SmallVector<Operation *> worklist;
+  cloned->walk([&](Operation *nested) { worklist.push_back(nested); });
+  for (Operation *o : worklist) {
+    ImplicitLocOpBuilder at(o->getLoc(), o);
+    if (auto extract = dyn_cast<tensor::ExtractOp>(o)) {
+      auto it = llvm::find(inputPlaceholders, extract.getTensor());
+      if (it == inputPlaceholders.end())
+        continue;
+      const TensorParam &input = inputs[it - inputPlaceholders.begin()];
+      SmallVector<Value> indices(extract.getIndices());
+      Type resultType = extract.getType();
+      // Kernels never read out of bounds: such a read is false / 0.
+      Value value = ifThenElse(
+          at, input.inBounds(at, indices), resultType,
+          [&](ImplicitLocOpBuilder &in) -> Value {
+            Value address = input.addressOf(in, input.offsetOf(in, indices));
+            Value loaded = LLVM::LoadOp::create(in, input.elementType, address);
+            if (resultType.isInteger(1))
+              return arith::CmpIOp::create(
+                  in, arith::CmpIPredicate::ne, loaded,
+                  arith::ConstantIntOp::create(in, input.elementType, 0));
+            return loaded;
+          },
+          [&](ImplicitLocOpBuilder &in) -> Value {
+            return arith::ConstantOp::create(in, in.getZeroAttr(resultType));
+          });
+      replaced[extract.getResult()] = value;
+      extract.replaceAllUsesWith(value);
+      extract.erase();
+    } else if (auto dim = dyn_cast<tensor::DimOp>(o)) {
+      auto it = llvm::find(inputPlaceholders, dim.getSource());
+      std::optional<int64_t> index = dim.getConstantIndex();
+      if (it == inputPlaceholders.end() || !index)
+        continue;
+      Value size = inputs[it - inputPlaceholders.begin()].sizes[*index];
+      replaced[dim.getResult()] = size;
+      dim.replaceAllUsesWith(size);
+      dim.erase();
+    } else if (auto nb = dyn_cast<NeighborhoodOp>(o)) {
+      Value expanded = expandNeighborhood(at, nb.getQuery(), nb.getKey(),
+                                          nb.getExtent(), nb.getSize(),
+                                          nb.getDilation(), nb.getCausal());
+      replaced[nb.getResult()] = expanded;
+      nb.replaceAllUsesWith(expanded);
+      nb.erase();
+    }
+  }
+}
+
+Value AttentionKernelEmitter::inlineRegion(ImplicitLocOpBuilder &b,
+                                           Region &region, ValueRange leading) {
+  IRMapping mapping = outer;
+  Block &block = region.front();
+  for (auto [arg, value] : llvm::zip(block.getArguments(), leading))
+    mapping.map(arg, value);
+  for (auto [offset, placeholder] : llvm::enumerate(inputPlaceholders))
+    mapping.map(block.getArgument(leading.size() + offset), placeholder);
+  SmallVector<Operation *> cloned;
+  for (Operation &o : block.without_terminator())
+    cloned.push_back(b.clone(o, mapping));
+  Value result = mapping.lookupOrDefault(
+      cast<YieldOp>(block.getTerminator()).getValues()[0]);
+  DenseMap<Value, Value> replaced;
+  for (Operation *o : cloned)
+    lowerClonedOp(b, o, replaced);
+  return replaced.lookup(result) ? replaced.lookup(result) : result;
+}
+
+void AttentionKernelEmitter::loadQueryTile(ImplicitLocOpBuilder &b) {
+  Type f32 = b.getF32Type();
+  auto elementVec = VectorType::get({lanes}, q.elementType);
+  Value zeroVec = floatConstant(b, f32Vec, 0.0);
+  Value scaleVec = vector::BroadcastOp::create(b, f32Vec, scaleLog2e);
+  forEach(b, idx(b, 0), idx(b, tileQ), 1, [&](ImplicitLocOpBuilder &b, Value r) {
+    SmallVector<Value> pos = queryPositions(b, r);
+    Value valid = allBelow(b, pos, queryExtent);
+    SmallVector<Value> indices{batch, head};
+    llvm::append_range(indices, pos);
+    for (int64_t chunk = 0; chunk < headDim / lanes; ++chunk) {
+      Value row = ifThenElse(
+          b, valid, f32Vec,
+          [&](ImplicitLocOpBuilder &in) -> Value {
+            Value base = arith::AddIOp::create(in, q.offsetOf(in, indices),
+                                               idx(in, chunk * lanes));
+            Value loaded =
+                LLVM::LoadOp::create(in, elementVec, q.addressOf(in, base));
+            if (q.elementType != f32)
+              loaded = arith::ExtFOp::create(in, f32Vec, loaded);
+            return arith::MulFOp::create(in, loaded, scaleVec);
+          },
+          [&](ImplicitLocOpBuilder &) { return zeroVec; });
+      vector::StoreOp::create(b, row, qs, ValueRange{r, idx(b, chunk * lanes)});
+    }
+  });
+}
+
+Value AttentionKernelEmitter::evaluateMask(ImplicitLocOpBuilder &b,
+                                          ArrayRef<Value> keyStart) {
+  Value zero = idx(b, 0);
+  Value count = forEachCarry(
+      b, zero, idx(b, tileQ), 1, ValueRange{zero},
+      [&](ImplicitLocOpBuilder &b, Value r, ValueRange carried) {
+        SmallVector<Value> qpos = queryPositions(b, r);
+        return forEachCarry(
+            b, idx(b, 0), idx(b, tileK), 1, carried,
+            [&](ImplicitLocOpBuilder &b, Value c, ValueRange inner) {
+              SmallVector<Value> kpos = keyPositions(b, c, keyStart);
+              Value valid = allBelow(b, kpos, keyExtent);
+              Value kept = valid;
+              if (op.hasMask()) {
+                kept = ifThenElse(
+                    b, valid, b.getI1Type(),
+                    [&](ImplicitLocOpBuilder &in) -> Value {
+                      SmallVector<Value> coords{toI64(in, batch),
+                                                toI64(in, head)};
+                      for (Value p : qpos)
+                        coords.push_back(toI64(in, p));
+                      for (Value p : kpos)
+                        coords.push_back(toI64(in, p));
+                      return inlineRegion(in, op.getMask(), coords);
+                    },
+                    [&](ImplicitLocOpBuilder &in) -> Value {
+                      return arith::ConstantIntOp::create(in, false, 1);
+                    });
+              }
+              Value asByte = arith::ExtUIOp::create(b, b.getI8Type(), kept);
+              memref::StoreOp::create(b, asByte, keep, ValueRange{r, c});
+              Value asIndex = arith::IndexCastUIOp::create(
+                  b, b.getIndexType(),
+                  arith::ExtUIOp::create(b, b.getI64Type(), kept));
+              return SmallVector<Value>{
+                  arith::AddIOp::create(b, inner[0], asIndex)};
+            });
+      })[0];
+  return arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, count, zero);
+}
+
+void AttentionKernelEmitter::loadKeyValueTile(ImplicitLocOpBuilder &b,
+                                              ArrayRef<Value> keyStart) {
+  Type f32 = b.getF32Type();
+  Value zeroF = floatConstant(b, f32, 0.0);
+  Value zeroVec = floatConstant(b, f32Vec, 0.0);
+  auto kVec = VectorType::get({lanes}, k.elementType);
+  auto vVec = VectorType::get({lanes}, v.elementType);
+  forEach(b, idx(b, 0), idx(b, tileK), 1, [&](ImplicitLocOpBuilder &b, Value c) {
+    SmallVector<Value> pos = keyPositions(b, c, keyStart);
+    Value valid = allBelow(b, pos, keyExtent);
+    SmallVector<Value> indices{batch, kvHead};
+    llvm::append_range(indices, pos);
+    auto loadRow = [&](ImplicitLocOpBuilder &in, const TensorParam &param,
+                       VectorType type, int64_t chunk) -> Value {
+      Value base = arith::AddIOp::create(in, param.offsetOf(in, indices),
+                                         idx(in, chunk * lanes));
+      Value loaded = LLVM::LoadOp::create(in, type, param.addressOf(in, base));
+      if (type.getElementType() != f32)
+        loaded = arith::ExtFOp::create(in, f32Vec, loaded);
+      return loaded;
+    };
+    ifThen(b, valid, [&](ImplicitLocOpBuilder &b) {
+      // K is stored transposed, [d][key], so the score product reads
+      // contiguous key vectors.
+      for (int64_t chunk = 0; chunk < headDim / lanes; ++chunk) {
+        Value row = loadRow(b, k, kVec, chunk);
+        for (int64_t lane = 0; lane < lanes; ++lane) {
+          Value element = vector::ExtractOp::create(b, row, lane);
+          memref::StoreOp::create(b, element, kt,
+                                  ValueRange{idx(b, chunk * lanes + lane), c});
+        }
+      }
+      for (int64_t chunk = 0; chunk < valueDim / lanes; ++chunk)
+        vector::StoreOp::create(b, loadRow(b, v, vVec, chunk), vs,
+                                ValueRange{c, idx(b, chunk * lanes)});
+    });
+    Value invalid = arith::XOrIOp::create(
+        b, valid, arith::ConstantIntOp::create(b, true, 1));
+    ifThen(b, invalid, [&](ImplicitLocOpBuilder &b) {
+      // Keys past the end are masked, but their values must still be finite:
+      // 0 · garbage could be NaN.
+      for (int64_t d = 0; d < headDim; ++d)
+        memref::StoreOp::create(b, zeroF, kt, ValueRange{idx(b, d), c});
+      for (int64_t chunk = 0; chunk < valueDim / lanes; ++chunk)
+        vector::StoreOp::create(b, zeroVec, vs,
+                                ValueRange{c, idx(b, chunk * lanes)});
+    });
+  });
+}
+
+void AttentionKernelEmitter::computeScores(ImplicitLocOpBuilder &b) {
+  int64_t chunks = tileK / lanes;
+  int64_t block = chooseRowBlock(chunks, tileQ);
+  Value zeroVec = floatConstant(b, f32Vec, 0.0);
+  forEach(b, idx(b, 0), idx(b, tileQ), block, [&](ImplicitLocOpBuilder &b, Value r0) {
+    SmallVector<Value> init(block * chunks, zeroVec);
+    SmallVector<Value> sums = forEachCarry(
+        b, idx(b, 0), idx(b, headDim), 1, init,
+        [&](ImplicitLocOpBuilder &b, Value d, ValueRange carried) {
+          SmallVector<Value> keys;
+          for (int64_t j = 0; j < chunks; ++j)
+            keys.push_back(vector::LoadOp::create(
+                b, f32Vec, kt, ValueRange{d, idx(b, j * lanes)}));
+          SmallVector<Value> next(carried);
+          for (int64_t i = 0; i < block; ++i) {
+            Value row = arith::AddIOp::create(b, r0, idx(b, i));
+            Value qScalar = memref::LoadOp::create(b, qs, ValueRange{row, d});
+            Value qVec = vector::BroadcastOp::create(b, f32Vec, qScalar);
+            for (int64_t j = 0; j < chunks; ++j)
+              next[i * chunks + j] = vector::FMAOp::create(
+                  b, qVec, keys[j], next[i * chunks + j]);
+          }
+          return next;
+        });
+    for (int64_t i = 0; i < block; ++i)
+      for (int64_t j = 0; j < chunks; ++j)
+        vector::StoreOp::create(
+            b, sums[i * chunks + j], scores,
+            ValueRange{arith::AddIOp::create(b, r0, idx(b, i)),
+                       idx(b, j * lanes)});
+  });
+}
+
+void AttentionKernelEmitter::applyKeep(ImplicitLocOpBuilder &b) {
+  auto byteVec = VectorType::get({lanes}, b.getI8Type());
+  Value zeroBytes = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(byteVec, b.getI8IntegerAttr(0)));
+  Value minusInf = floatConstant(b, f32Vec, -INFINITY);
+  forEach(b, idx(b, 0), idx(b, tileQ), 1, [&](ImplicitLocOpBuilder &b, Value r) {
+    for (int64_t j = 0; j < tileK / lanes; ++j) {
+      SmallVector<Value> position{r, idx(b, j * lanes)};
+      Value bytes = vector::LoadOp::create(b, byteVec, keep, position);
+      Value kept = arith::CmpIOp::create(b, arith::CmpIPredicate::ne, bytes,
+                                         zeroBytes);
+      Value s = vector::LoadOp::create(b, f32Vec, scores, position);
+      vector::StoreOp::create(b, arith::SelectOp::create(b, kept, s, minusInf),
+                              scores, position);
+    }
+  });
+}
+
+void AttentionKernelEmitter::applyScoreRule(ImplicitLocOpBuilder &b,
+                                            ArrayRef<Value> keyStart) {
+  Type f32 = b.getF32Type();
+  Value minusInf = floatConstant(b, f32, -INFINITY);
+  Value ln2 = floatConstant(b, f32, M_LN2);
+  Value log2e = floatConstant(b, f32, M_LOG2E);
+  forEach(b, idx(b, 0), idx(b, tileQ), 1, [&](ImplicitLocOpBuilder &b, Value r) {
+    SmallVector<Value> qpos = queryPositions(b, r);
+    forEach(b, idx(b, 0), idx(b, tileK), 1, [&](ImplicitLocOpBuilder &b, Value c) {
+      Value s = memref::LoadOp::create(b, scores, ValueRange{r, c});
+      Value masked =
+          arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, s, minusInf);
+      // Only unmasked pairs run the rule (it may read inputs).
+      Value updated = ifThenElse(
+          b, masked, f32, [&](ImplicitLocOpBuilder &) { return minusInf; },
+          [&](ImplicitLocOpBuilder &in) -> Value {
+            SmallVector<Value> kpos = keyPositions(in, c, keyStart);
+            SmallVector<Value> args{arith::MulFOp::create(in, s, ln2),
+                                    toI64(in, batch), toI64(in, head)};
+            for (Value p : qpos)
+              args.push_back(toI64(in, p));
+            for (Value p : kpos)
+              args.push_back(toI64(in, p));
+            Value rewritten = inlineRegion(in, op.getScore(), args);
+            return arith::MulFOp::create(in, rewritten, log2e);
+          });
+      memref::StoreOp::create(b, updated, scores, ValueRange{r, c});
+    });
+  });
+}
+
+void AttentionKernelEmitter::updateSoftmax(ImplicitLocOpBuilder &b) {
+  Type f32 = b.getF32Type();
+  Value minusInf = floatConstant(b, f32, -INFINITY);
+  Value zeroF = floatConstant(b, f32, 0.0);
+  forEach(b, idx(b, 0), idx(b, tileQ), 1, [&](ImplicitLocOpBuilder &b, Value r) {
+    Value tileMax = minusInf;
+    for (int64_t j = 0; j < tileK / lanes; ++j) {
+      Value s = vector::LoadOp::create(b, f32Vec, scores,
+                                       ValueRange{r, idx(b, j * lanes)});
+      tileMax = arith::MaximumFOp::create(
+          b, tileMax,
+          vector::ReductionOp::create(b, vector::CombiningKind::MAXIMUMF, s));
+    }
+    Value oldMax = memref::LoadOp::create(b, rowMax, ValueRange{r});
+    Value newMax = arith::MaximumFOp::create(b, oldMax, tileMax);
+    // A row with nothing kept so far subtracts 0, so exp2(-inf) stays 0 and
+    // no -inf - -inf = NaN appears.
+    Value empty =
+        arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, newMax, minusInf);
+    Value reference = arith::SelectOp::create(b, empty, zeroF, newMax);
+    Value correction =
+        emitExp2(b, arith::SubFOp::create(b, oldMax, reference));
+    Value referenceVec = vector::BroadcastOp::create(b, f32Vec, reference);
+    Value tileSum = zeroF;
+    for (int64_t j = 0; j < tileK / lanes; ++j) {
+      SmallVector<Value> at{r, idx(b, j * lanes)};
+      Value s = vector::LoadOp::create(b, f32Vec, scores, at);
+      Value p = emitExp2(b, arith::SubFOp::create(b, s, referenceVec));
+      vector::StoreOp::create(b, p, scores, at);
+      tileSum = arith::AddFOp::create(
+          b, tileSum,
+          vector::ReductionOp::create(b, vector::CombiningKind::ADD, p));
+    }
+    Value oldSum = memref::LoadOp::create(b, rowSum, ValueRange{r});
+    Value newSum = arith::AddFOp::create(
+        b, arith::MulFOp::create(b, oldSum, correction), tileSum);
+    memref::StoreOp::create(b, newSum, rowSum, ValueRange{r});
+    memref::StoreOp::create(b, newMax, rowMax, ValueRange{r});
+    Value correctionVec = vector::BroadcastOp::create(b, f32Vec, correction);
+    for (int64_t j = 0; j < valueDim / lanes; ++j) {
+      SmallVector<Value> at{r, idx(b, j * lanes)};
+      Value a = vector::LoadOp::create(b, f32Vec, acc, at);
+      vector::StoreOp::create(b, arith::MulFOp::create(b, a, correctionVec),
+                              acc, at);
+    }
+  });
+}
+
+void AttentionKernelEmitter::accumulateValues(ImplicitLocOpBuilder &b) {
+  int64_t chunks = valueDim / lanes;
+  int64_t block = chooseRowBlock(chunks, tileQ);
+  forEach(b, idx(b, 0), idx(b, tileQ), block, [&](ImplicitLocOpBuilder &b, Value r0) {
+    SmallVector<Value> rows, init;
+    for (int64_t i = 0; i < block; ++i)
+      rows.push_back(arith::AddIOp::create(b, r0, idx(b, i)));
+    for (int64_t i = 0; i < block; ++i)
+      for (int64_t j = 0; j < chunks; ++j)
+        init.push_back(vector::LoadOp::create(
+            b, f32Vec, acc, ValueRange{rows[i], idx(b, j * lanes)}));
+    SmallVector<Value> sums = forEachCarry(
+        b, idx(b, 0), idx(b, tileK), 1, init,
+        [&](ImplicitLocOpBuilder &b, Value c, ValueRange carried) {
+          SmallVector<Value> values;
+          for (int64_t j = 0; j < chunks; ++j)
+            values.push_back(vector::LoadOp::create(
+                b, f32Vec, vs, ValueRange{c, idx(b, j * lanes)}));
+          SmallVector<Value> next(carried);
+          for (int64_t i = 0; i < block; ++i) {
+            Value p = memref::LoadOp::create(
+                b, scores, ValueRange{arith::AddIOp::create(b, r0, idx(b, i)), c});
+            Value pVec = vector::BroadcastOp::create(b, f32Vec, p);
+            for (int64_t j = 0; j < chunks; ++j)
+              next[i * chunks + j] = vector::FMAOp::create(
+                  b, pVec, values[j], next[i * chunks + j]);
+          }
+          return next;
+        });
+    for (int64_t i = 0; i < block; ++i)
+      for (int64_t j = 0; j < chunks; ++j)
+        vector::StoreOp::create(b, sums[i * chunks + j], acc,
+                                ValueRange{rows[i], idx(b, j * lanes)});
+  });
+}
+
+void AttentionKernelEmitter::visitKeyTile(ImplicitLocOpBuilder &b,
+                                          Value keyTile) {
+  SmallVector<Value> keyCounts;
+  for (auto [extent, tile] : llvm::zip(keyExtent, tk))
+    keyCounts.push_back(ceilDiv(b, extent, tile));
+  SmallVector<Value> keyCoords = gridCoordinates(b, keyTile, keyCounts);
+  SmallVector<Value> keyStart;
+  Value ragged = arith::ConstantIntOp::create(b, false, 1);
+  SmallVector<Interval> boxes{{toI64(b, batch), toI64(b, batch)},
+                              {toI64(b, head), toI64(b, head)}};
+  SmallVector<Interval> keyBoxes;
+  for (auto [axis, coord] : llvm::enumerate(keyCoords)) {
+    Value start = arith::MulIOp::create(b, coord, idx(b, tk[axis]));
+    keyStart.push_back(start);
+    Value end = arith::AddIOp::create(b, start, idx(b, tk[axis]));
+    ragged = arith::OrIOp::create(
+        b, ragged,
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, end, keyExtent[axis]));
+    Value last = arith::SubIOp::create(
+        b, arith::MinUIOp::create(b, end, keyExtent[axis]), idx(b, 1));
+    keyBoxes.push_back({toI64(b, start), toI64(b, last)});
+  }
+  for (auto [axis, start] : llvm::enumerate(queryStart)) {
+    Value end = arith::AddIOp::create(b, start, idx(b, tq[axis]));
+    Value last = arith::SubIOp::create(
+        b, arith::MinUIOp::create(b, end, queryExtent[axis]), idx(b, 1));
+    boxes.push_back({toI64(b, start), toI64(b, last)});
+  }
+  llvm::append_range(boxes, keyBoxes);
+
+  Value mayKeep = arith::ConstantIntOp::create(b, true, 1);
+  Value mayDrop = arith::ConstantIntOp::create(b, false, 1);
+  if (op.hasMask()) {
+    MaybeBool cls = emitMaskClassification(b, b.getLoc(), op.getMask(), boxes,
+                                           outer);
+    mayKeep = cls.mayBeTrue;
+    mayDrop = cls.mayBeFalse;
+  }
+  Value needMask = arith::OrIOp::create(b, mayDrop, ragged);
+  ifThen(b, mayKeep, [&](ImplicitLocOpBuilder &b) {
+    Value anyKept = ifThenElse(
+        b, needMask, b.getI1Type(),
+        [&](ImplicitLocOpBuilder &in) { return evaluateMask(in, keyStart); },
+        [&](ImplicitLocOpBuilder &in) -> Value {
+          return arith::ConstantIntOp::create(in, true, 1);
+        });
+    ifThen(b, anyKept, [&](ImplicitLocOpBuilder &b) {
+      loadKeyValueTile(b, keyStart);
+      computeScores(b);
+      ifThen(b, needMask, [&](ImplicitLocOpBuilder &b) { applyKeep(b); });
+      if (op.hasScore())
+        applyScoreRule(b, keyStart);
+      updateSoftmax(b);
+      accumulateValues(b);
+    });
+  });
+}
+
+void AttentionKernelEmitter::storeOutput(ImplicitLocOpBuilder &b) {
+  Type f32 = b.getF32Type();
+  Value zeroF = floatConstant(b, f32, 0.0);
+  Value ln2 = floatConstant(b, f32, M_LN2);
+  Value minusInf = floatConstant(b, f32, -INFINITY);
+  auto outVec = VectorType::get({lanes}, out.elementType);
+  forEach(b, idx(b, 0), idx(b, tileQ), 1, [&](ImplicitLocOpBuilder &b, Value r) {
+    SmallVector<Value> pos = queryPositions(b, r);
+    ifThen(b, allBelow(b, pos, queryExtent), [&](ImplicitLocOpBuilder &b) {
+      SmallVector<Value> indices{batch, head};
+      llvm::append_range(indices, pos);
+      Value sum = memref::LoadOp::create(b, rowSum, ValueRange{r});
+      Value kept =
+          arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, sum, zeroF);
+      // A fully masked row gives 0 and lse -inf, never NaN.
+      Value inverse = arith::SelectOp::create(
+          b, kept, arith::DivFOp::create(b, floatConstant(b, f32, 1.0), sum),
+          zeroF);
+      Value inverseVec = vector::BroadcastOp::create(b, f32Vec, inverse);
+      Value base = out.offsetOf(b, indices);
+      for (int64_t j = 0; j < valueDim / lanes; ++j) {
+        Value a = vector::LoadOp::create(b, f32Vec, acc,
+                                         ValueRange{r, idx(b, j * lanes)});
+        Value o = arith::MulFOp::create(b, a, inverseVec);
+        if (out.elementType != f32)
+          o = arith::TruncFOp::create(b, outVec, o);
+        LLVM::StoreOp::create(
+            b, o,
+            out.addressOf(b, arith::AddIOp::create(b, base, idx(b, j * lanes))));
+      }
+      if (lse) {
+        Value max = memref::LoadOp::create(b, rowMax, ValueRange{r});
+        Value value = arith::AddFOp::create(
+            b, arith::MulFOp::create(b, max, ln2),
+            math::LogOp::create(b, arith::SelectOp::create(
+                                       b, kept, sum, floatConstant(b, f32, 1.0))));
+        value = arith::SelectOp::create(b, kept, value, minusInf);
+        LLVM::StoreOp::create(b, value,
+                              lse->addressOf(b, lse->offsetOf(b, indices)));
+      }
+    });
+  });
+}
+
+void AttentionKernelEmitter::emitTile(ImplicitLocOpBuilder &b) {
+  Type f32 = b.getF32Type();
+  // Reset the running state of this query tile.
+  Value minusInf = floatConstant(b, f32, -INFINITY);
+  Value zeroF = floatConstant(b, f32, 0.0);
+  Value zeroVec = floatConstant(b, f32Vec, 0.0);
+  forEach(b, idx(b, 0), idx(b, tileQ), 1, [&](ImplicitLocOpBuilder &b, Value r) {
+    memref::StoreOp::create(b, minusInf, rowMax, ValueRange{r});
+    memref::StoreOp::create(b, zeroF, rowSum, ValueRange{r});
+    for (int64_t j = 0; j < valueDim / lanes; ++j)
+      vector::StoreOp::create(b, zeroVec, acc, ValueRange{r, idx(b, j * lanes)});
+  });
+  loadQueryTile(b);
+  Value numKeyTiles = idx(b, 1);
+  for (auto [extent, tile] : llvm::zip(keyExtent, tk))
+    numKeyTiles = arith::MulIOp::create(b, numKeyTiles, ceilDiv(b, extent, tile));
+  forEach(b, idx(b, 0), numKeyTiles, 1, [&](ImplicitLocOpBuilder &b, Value t) {
+    visitKeyTile(b, t);
+  });
+  storeOutput(b);
+}
+
+LogicalResult AttentionKernelEmitter::emit() {
+  if (failed(checkSupported()))
+    return failure();
+  MLIRContext *ctx = func.getContext();
+  auto ptrType = LLVM::LLVMPointerType::get(ctx);
+  OpBuilder top(func);
+  auto kernel = func::FuncOp::create(top, func.getLoc(), func.getName(),
+                                     FunctionType::get(ctx, {ptrType}, {}));
+  kernel->setAttr("attn.kernel", UnitAttr::get(ctx));
+  kernel->setAttr("attn.schedule", schedule);
+  Block *entry = kernel.addEntryBlock();
+  ImplicitLocOpBuilder b = ImplicitLocOpBuilder::atBlockEnd(func.getLoc(), entry);
+
+  PackedArgReader reader(b, entry->getArgument(0));
+  Value queryTile = reader.nextIndex();
+  head = reader.nextIndex();
+  batch = reader.nextIndex();
+  SmallVector<RankedTensorType> types;
+  for (Type t : func.getArgumentTypes())
+    types.push_back(cast<RankedTensorType>(t));
+  for (Type t : func.getResultTypes())
+    types.push_back(cast<RankedTensorType>(t));
+  SmallVector<TensorParam> params = reader.readTensors(types);
+  for (TensorParam &param : params)
+    if (param.elementType.isInteger(1))
+      param.elementType = b.getI8Type();
+  q = params[0];
+  k = params[1];
+  v = params[2];
+  unsigned numInputs = op.getInputs().size();
+  inputs.assign(params.begin() + 3, params.begin() + 3 + numInputs);
+  out = params[3 + numInputs];
+  if (op.getLse())
+    lse = params[4 + numInputs];
+  for (auto [input, type] : llvm::zip(inputs, op.getInputs().getTypes()))
+    inputPlaceholders.push_back(
+        UnrealizedConversionCastOp::create(b, TypeRange{type}, input.data)
+            .getResult(0));
+
+  if (failed(mapOuterValues(b)))
+    return kernel.erase(), failure();
+
+  // q head h reads kv head h / (H / G).
+  Value groupSize = arith::DivUIOp::create(b, q.sizes[1], k.sizes[1]);
+  kvHead = arith::DivUIOp::create(b, head, groupSize);
+  Type f32 = b.getF32Type();
+  Value scale = op.getScale() ? outer.lookupOrDefault(op.getScale())
+                              : floatConstant(b, f32, 1.0 / std::sqrt(headDim));
+  scaleLog2e = arith::MulFOp::create(b, scale, floatConstant(b, f32, M_LOG2E));
+  for (unsigned axis = 0; axis < numAxes; ++axis) {
+    queryExtent.push_back(q.sizes[2 + axis]);
+    keyExtent.push_back(k.sizes[2 + axis]);
+  }
+  SmallVector<Value> queryCounts;
+  for (auto [extent, tile] : llvm::zip(queryExtent, tq))
+    queryCounts.push_back(ceilDiv(b, extent, tile));
+  for (auto [axis, coord] :
+       llvm::enumerate(gridCoordinates(b, queryTile, queryCounts)))
+    queryStart.push_back(arith::MulIOp::create(b, coord, idx(b, tq[axis])));
+
+  allocateBuffers(b);
+  emitTile(b);
+  func::ReturnOp::create(b);
+
+  for (Value placeholder : inputPlaceholders)
+    if (placeholder.use_empty())
+      placeholder.getDefiningOp()->erase();
+  func.erase();
+  return success();
+}
+
+struct ConvertAttnToCPUPass
+    : mlir::attn::impl::ConvertAttnToCPUPassBase<ConvertAttnToCPUPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    SmallVector<std::pair<func::FuncOp, AttentionOp>> work;
+    WalkResult result = getOperation().walk([&](func::FuncOp func) {
+      SmallVector<AttentionOp> ops;
+      func.walk([&](AttentionOp op) { ops.push_back(op); });
+      if (ops.empty())
+        return WalkResult::advance();
+      if (ops.size() > 1) {
+        func.emitError("a kernel function holds one attn.attention");
+        return WalkResult::interrupt();
+      }
+      work.push_back({func, ops.front()});
+      return WalkResult::advance();
+    });
+    if (result.wasInterrupted())
+      return signalPassFailure();
+    for (auto [func, op] : work) {
+      ScheduleAttr schedule = op.getScheduleAttr();
+      if (!schedule)
+        schedule = defaultSchedule(op, ScheduleTarget::cpu);
+      if (failed(AttentionKernelEmitter(func, op, schedule).emit()))
+        return signalPassFailure();
+    }
+  }
+};
+
+} // namespace
