@@ -474,6 +474,25 @@ static llvm::Error evalSlice(SliceOp o, Env &env) {
   return llvm::Error::success();
 }
 
+static llvm::Error evalIota(IotaOp o, Env &env) {
+  Operation *op = o.getOperation();
+  auto extent = getValue(op, o.getExtent(), env);
+  if (!extent)
+    return extent.takeError();
+  if (extent->i < 0)
+    return opError(op, "negative extent " + llvm::Twine(extent->i));
+  int64_t want = o.getType().getDimSize(0);
+  if (!ShapedType::isDynamic(want) && want != extent->i)
+    return opError(op, "extent " + llvm::Twine(extent->i) +
+                           " disagrees with the result type's " +
+                           llvm::Twine(want));
+  RefTensor result({extent->i});
+  for (int64_t j = 0; j < extent->i; ++j)
+    result.data()[j] = static_cast<double>(j);
+  env.set(o.getResult(), RValue::ofTensor(std::move(result)));
+  return llvm::Error::success();
+}
+
 static llvm::Error evalIterate(IterateOp o, Env &env) {
   Operation *op = o.getOperation();
   auto count = getValue(op, o.getCount(), env);
@@ -517,6 +536,7 @@ llvm::Error interp::evaluateAttnOp(Operation &op, Env &env, bool &handled) {
       .Case([&](SplitOp o) { return evalSplit(o, env); })
       .Case([&](SliceOp o) { return evalSlice(o, env); })
       .Case([&](IterateOp o) { return evalIterate(o, env); })
+      .Case([&](IotaOp o) { return evalIota(o, env); })
       .Default([&](Operation *) {
         handled = false;
         return llvm::Error::success();

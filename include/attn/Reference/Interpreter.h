@@ -5,7 +5,7 @@
 // spec asks, the lse) on RefTensors, computing everything in double.
 //
 // Supported: attn.attention, attn.linear_attention, attn.neighborhood, the
-// cascade ops (einsum, map, reduce, split, slice, iterate), and inside
+// cascade ops (einsum, map, reduce, split, slice, iterate, iota), and inside
 // functions and regions the usual arith, math, tensor (dim, extract, splat,
 // empty, from_elements, cast), scf (if, yield) and func.return ops. Anything
 // else is reported as an error naming the op and its location; so is an

@@ -574,6 +574,11 @@ LogicalResult SplitOp::verify() {
   }
   if (!dimsCompatible(out[*dim + 1], tile))
     return emitOpError() << "inner rank must have the tile extent " << tile;
+  if (getInput().getType().getElementType() != getType().getElementType())
+    return emitOpError("operand and result must share an element type");
+  if (std::optional<APFloat> pad = getPad();
+      pad && getType().getElementType().isInteger() && !pad->isInteger())
+    return emitOpError("pad of an integer tensor must be integral");
   int64_t extent = in[*dim];
   if (!ShapedType::isDynamic(extent)) {
     if (!getPad() && extent % tile != 0)
@@ -612,6 +617,21 @@ LogicalResult SliceOp::verify() {
     if (!dimsCompatible(out[axis], in[axis < *dim ? axis : axis + 1]))
       return emitOpError() << "result dim " << axis
                            << " differs from the operand's";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// IotaOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult IotaOp::verify() {
+  int64_t dim = getType().getDimSize(0);
+  APInt extent;
+  if (!ShapedType::isDynamic(dim) &&
+      matchPattern(getExtent(), m_ConstantInt(&extent)) &&
+      extent.getSExtValue() != dim)
+    return emitOpError() << "extent " << extent.getSExtValue()
+                         << " disagrees with the result's " << dim;
   return success();
 }
 

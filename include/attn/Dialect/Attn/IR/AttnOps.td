@@ -21,6 +21,9 @@ def Attn_RankListsAttr : TypedArrayAttrBase<Attn_RankListAttr,
                                             "rank lists, one per operand">;
 
 def Attn_FloatTensor : RankedTensorOf<[F16, BF16, F32, F64]>;
+/// What split and slice move around: values, and the i64 coordinates of
+/// `attn.iota` (so that a mask's coordinates can be tiled like its scores).
+def Attn_TileableTensor : RankedTensorOf<[F16, BF16, F32, F64, I64]>;
 
 //===----------------------------------------------------------------------===//
 // High level
@@ -293,17 +296,18 @@ def Attn_SplitOp : Attn_Op<"split", [Pure]> {
     and `m1` of extent `ceil(M / tile)`: `R[.., m1, m0, ..] = X[.., m1·tile + m0, ..]`.
     This is FuseMax's partitioning of the key rank into tiles that an
     `attn.iterate` walks. Positions past `M` read `pad`; without `pad`, `M`
-    must be a multiple of `tile`.
+    must be a multiple of `tile`. Coordinate tensors (`i64`, from `attn.iota`)
+    split too; their `pad` must be integral.
 
     ```mlir
     %k2 = attn.split %K[m, e] -> [m1, m0, e] by 64 pad 0.0
         : tensor<?x64xf32> -> tensor<?x64x64xf32>
     ```
   }];
-  let arguments = (ins Attn_FloatTensor:$input, Attn_RankListAttr:$input_ranks,
+  let arguments = (ins Attn_TileableTensor:$input, Attn_RankListAttr:$input_ranks,
                        Attn_RankListAttr:$result_ranks, I64Attr:$tile,
                        OptionalAttr<F64Attr>:$pad);
-  let results = (outs Attn_FloatTensor:$result);
+  let results = (outs Attn_TileableTensor:$result);
   let assemblyFormat = [{
     custom<RankedOperand>($input, $input_ranks) `->` custom<RankList>($result_ranks)
     `by` $tile (`pad` $pad^)? attr-dict `:` type($input) `->` type($result)
@@ -327,9 +331,9 @@ def Attn_SliceOp : Attn_Op<"slice", [Pure]> {
         : tensor<?x64x?xf32> -> tensor<64x?xf32>
     ```
   }];
-  let arguments = (ins Attn_FloatTensor:$input, Attn_RankListAttr:$input_ranks,
+  let arguments = (ins Attn_TileableTensor:$input, Attn_RankListAttr:$input_ranks,
                        StrAttr:$rank, Index:$index);
-  let results = (outs Attn_FloatTensor:$result);
+  let results = (outs Attn_TileableTensor:$result);
   let assemblyFormat = [{
     custom<RankedOperand>($input, $input_ranks) `at` custom<RankName>($rank) `=`
     $index attr-dict `:` type($input) `->` type($result)
@@ -380,6 +384,36 @@ def Attn_IterateOp : Attn_Op<"iterate", [
   }];
   let hasVerifier = 1;
   let hasRegionVerifier = 1;
+}
+
+def Attn_IotaOp : Attn_Op<"iota", [Pure]> {
+  let summary = "The coordinates 0 .. extent - 1 of a rank, as an i64 tensor";
+  let description = [{
+    Yields the 1-D tensor `R[j] = j` for `j = 0 .. extent - 1`. Cascade ops
+    work on named ranks and see values, not positions; a mask or score rule
+    that reads coordinates (causal `j ≤ i`, windows, ALiBi, document ids)
+    takes them as extra `attn.map` operands named by the rank they index:
+
+    ```
+    MS[p, m] = mask(I[p], J[m]) ? QK[p, m] : -inf,   I[p] = p, J[m] = m
+    ```
+
+    ```mlir
+    %j = attn.iota %n : tensor<?xi64>
+    %ms = attn.map %qk[p, m], %i[p], %j[m] -> [p, m]
+        : tensor<?x?xf32>, tensor<?xi64>, tensor<?xi64> -> tensor<?x?xf32> {
+    ^bb0(%s: f32, %ip: i64, %jm: i64):
+      %keep = arith.cmpi sle, %jm, %ip : i64
+      %ninf = arith.constant 0xFF800000 : f32
+      %r = arith.select %keep, %s, %ninf : f32
+      attn.yield %r : f32
+    }
+    ```
+  }];
+  let arguments = (ins Index:$extent);
+  let results = (outs 1DTensorOf<[I64]>:$result);
+  let assemblyFormat = "$extent attr-dict `:` type($result)";
+  let hasVerifier = 1;
 }
 
 def Attn_YieldOp : Attn_Op<"yield", [

@@ -35,4 +35,81 @@ def AttnSelectSchedulePass : Pass<"attn-select-schedule"> {
   let dependentDialects = ["::mlir::attn::AttnDialect"];
 }
 
+def AttnDecomposePass : Pass<"attn-decompose"> {
+  let summary = "Rewrite attn.attention and attn.linear_attention into Einsum cascades";
+  let description = [{
+    Replaces every `attn.attention` by FuseMax's 3-pass softmax cascade
+    (DESIGN §2), computed in f32, over the ranks `b, h, p..., m..., e, f`
+    (batch, query head, query and key token axes, head dims):
+
+    ```
+    QS[b,h,p,e]   = scale · Q[b,h,p,e]                      (scale = 1/√D by default)
+    QK[b,h,p,m]   = Σ_e QS[b,h,p,e] · K[b,h,m,e]
+    S[b,h,p,m]    = mask(b,h,p,m) ? score(QK, b,h,p,m) : −inf
+    GM[b,h,p]     = max_m S
+    SN[b,h,p,m]   = exp(S − (GM = −inf ? 0 : GM))
+    SD[b,h,p]     = Σ_m SN
+    SNV[b,h,p,f]  = Σ_m SN · V[b,h,m,f]
+    AV[b,h,p,f]   = SD = 0 ? 0 : SNV / SD
+    LSE[b,h,p]    = GM + log(SD = 0 ? 1 : SD)               (when the op has an lse)
+    ```
+
+    A fully masked row thus yields 0 and an lse of −inf, never NaN. The mask
+    and score regions become the body of one `attn.map` whose extra operands
+    are the coordinates (`attn.iota`) of the ranks the regions read; their
+    extra `inputs` are read from the enclosing scope. With `G < H` kv heads,
+    K and V are first broadcast to the query heads by an exact 0/1 einsum,
+    `KH[b,h,m,e] = Σ_g E[h,g] · K[b,g,m,e]` with `E[h,g] = (g = h / (H/G))`.
+    Several token axes give several `p` and `m` ranks (`p0, p1, ...`).
+
+    `attn.linear_attention` becomes its quadratic cascade:
+    `A[b,h,p,m] = scale · Σ_e φ(Q)·φ(K)` (times `m ≤ p` when causal),
+    `O = Σ_m A · V`, divided by `Σ_m A` with `normalize = sum` (0/0 = 0).
+    Decay regions, gates, the taylor2 feature map and causal attention over
+    several token axes are not handled: the pass reports them and fails.
+
+    ```mlir
+    // before
+    %o = attn.attention %q, %k, %v : tensor<1x2x?x16xf32>, ... -> tensor<1x2x?x16xf32>
+      mask {
+      ^bb0(%b: i64, %h: i64, %i: i64, %j: i64):
+        %c = arith.cmpi sle, %j, %i : i64
+        attn.yield %c : i1
+      }
+    // after --attn-decompose
+    %qs = attn.map %q[b, h, p, e] -> [b, h, p, e] ... { x · 1/√16 }
+    %qk = attn.einsum %qs[b, h, p, e], %k[b, h, m, e] -> [b, h, p, m] ...
+    %i = attn.iota %lq : tensor<?xi64>
+    %j = attn.iota %lk : tensor<?xi64>
+    %s = attn.map %qk[b, h, p, m], %i[p], %j[m] -> [b, h, p, m] ... {
+    ^bb0(%x: f32, %ip: i64, %jm: i64):
+      %c = arith.cmpi sle, %jm, %ip : i64
+      %r = arith.select %c, %x, %ninf : f32
+      attn.yield %r : f32
+    }
+    %gm = attn.reduce max %s[b, h, p, m] -> [b, h, p] ...
+    ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::attn::AttnDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def AttnFuseSoftmaxPass : Pass<"attn-fuse-softmax"> {
+  let summary = "Rewrite the 3-pass softmax cascade into FuseMax's 1-pass form";
+  let description = [{
+    PLACEHOLDER
+  }];
+  let options = [
+    Option<"tile", "tile", "int64_t", /*default=*/"64",
+           "extent of the intra-tile key rank m0">
+  ];
+  let dependentDialects = ["::mlir::attn::AttnDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // ATTN_DIALECT_ATTN_TRANSFORMS_PASSES_TD
