@@ -548,3 +548,20 @@ func.func @bad_rank_list(%a: tensor<4xf32>) {
   %r = attn.reduce sum %a[3] -> [] : tensor<4xf32> -> tensor<f32>
   return
 }
+
+// -----
+
+func.func @iota_extent(%x: tensor<4xf32>) -> tensor<4xi64> {
+  %n = arith.constant 5 : index
+  // expected-error @+1 {{'attn.iota' op extent 5 disagrees with the result's 4}}
+  %j = attn.iota %n : tensor<4xi64>
+  return %j : tensor<4xi64>
+}
+
+// -----
+
+func.func @split_int_pad(%j: tensor<?xi64>) -> tensor<?x16xi64> {
+  // expected-error @+1 {{'attn.split' op pad of an integer tensor must be integral}}
+  %j2 = attn.split %j[m] -> [m1, m0] by 16 pad 0.5 : tensor<?xi64> -> tensor<?x16xi64>
+  return %j2 : tensor<?x16xi64>
+}

@@ -227,3 +227,25 @@ func.func @quoted_rank(%x: tensor<4x4xf32>) -> tensor<4xf32> {
   %r = attn.reduce min %x[p, "key pos"] -> [p] : tensor<4x4xf32> -> tensor<4xf32>
   return %r : tensor<4xf32>
 }
+
+// Coordinates as a map operand, and split/slice of an i64 coordinate tensor.
+// CHECK-LABEL: func.func @iota_coordinates
+func.func @iota_coordinates(%qk: tensor<?x?xf32>, %n: index) -> tensor<?x?xf32> {
+  // CHECK: %[[J:.*]] = attn.iota %{{.*}} : tensor<?xi64>
+  %j = attn.iota %n : tensor<?xi64>
+  // CHECK: attn.split %[[J]][m] -> [m1, m0] by 16 pad 0.000000e+00 : tensor<?xi64> -> tensor<?x16xi64>
+  %j2 = attn.split %j[m] -> [m1, m0] by 16 pad 0.0 : tensor<?xi64> -> tensor<?x16xi64>
+  %c0 = arith.constant 0 : index
+  // CHECK: attn.slice %{{.*}}[m1, m0] at m1 = %{{.*}} : tensor<?x16xi64> -> tensor<16xi64>
+  %jt = attn.slice %j2[m1, m0] at m1 = %c0 : tensor<?x16xi64> -> tensor<16xi64>
+  // CHECK: attn.map %{{.*}}[p, m], %[[J]][m] -> [p, m]
+  %s = attn.map %qk[p, m], %j[m] -> [p, m] : tensor<?x?xf32>, tensor<?xi64> -> tensor<?x?xf32> {
+  ^bb0(%x: f32, %jm: i64):
+    %c4 = arith.constant 4 : i64
+    %keep = arith.cmpi slt, %jm, %c4 : i64
+    %ninf = arith.constant 0xFF800000 : f32
+    %r = arith.select %keep, %x, %ninf : f32
+    attn.yield %r : f32
+  }
+  return %s : tensor<?x?xf32>
+}

@@ -100,7 +100,65 @@ def AttnDecomposePass : Pass<"attn-decompose"> {
 def AttnFuseSoftmaxPass : Pass<"attn-fuse-softmax"> {
   let summary = "Rewrite the 3-pass softmax cascade into FuseMax's 1-pass form";
   let description = [{
-    PLACEHOLDER
+    Recognises the 3-pass softmax cascade over one key rank `m`
+
+    ```
+    GM[p]    = max_m S[p, m]
+    SN[p, m] = exp(S[p, m] − GM[p])          (GM = −inf guarded or not)
+    SD[p]    = Σ_m SN[p, m]
+    SNV[p,f] = Σ_m SN[p, m] · V[m, f]
+    AV[p,f]  = SNV[p, f] / SD[p]             (SD = 0 guarded or not)
+    ```
+
+    (`p` and `f` stand for any further ranks: batch, heads, query axes) and
+    rewrites it into FuseMax's one-pass form (DESIGN §2): `m` is split into
+    `M1 = ceil(M / tile)` tiles `(m1, m0)`, and an `attn.iterate` over `m1`
+    carries the running max `RM`, denominator `RD` and numerator `RNV`
+    (`RM[0] = −inf`, `RD[0] = RNV[0] = 0`):
+
+    ```
+    LM[p]       = max_m0 S[m1, m0, p]
+    RM'[p]      = max(RM[p], LM[p])
+    SLN[m0, p]  = exp(S[m1, m0, p] − RM'[p])
+    PRM[p]      = exp(RM[p] − RM'[p])
+    RD'[p]      = PRM[p] · RD[p] + Σ_m0 SLN[m0, p]
+    RNV'[p, f]  = PRM[p] · RNV[p, f] + Σ_m0 SLN[m0, p] · V[m1, m0, f]
+    AV[p, f]    = RNV[M1, p, f] / RD[M1, p]
+    ```
+
+    The exp and divide bodies are the source's own, so a guarded source
+    (as attn-decompose writes it) keeps fully masked rows at 0. The producers
+    of `S` (einsums and maps of the same block that carry `m`: the QK product,
+    mask and score maps) move into the loop and compute one tile per step;
+    the values they read that carry `m` (K, coordinates, V) are split with
+    `attn.split` outside and read with `attn.slice` inside. When `M` is not
+    known to be a multiple of `tile`, the scores of the last tile's padding
+    get `+ (−inf)` from a split 0/−inf vector, so padded keys never count
+    (padding K with 0 would give them the score 0).
+
+    Cascades it does not recognise stay unchanged: another use of `GM`, `SN`,
+    `SD` or `SNV` (e.g. an lse), several key ranks, or ranks named
+    differently between the six ops. `exp2` with `scale·log2(e)` folded is not
+    applied yet.
+
+    ```mlir
+    // before
+    %gm = attn.reduce max %s[p, m] -> [p] : tensor<?x?xf32> -> tensor<?xf32>
+    %sn = attn.map %s[p, m], %gm[p] -> [p, m] ... { exp(x - m) }
+    %sd = attn.reduce sum %sn[p, m] -> [p] ...
+    %snv = attn.einsum %sn[p, m], %v[m, f] -> [p, f] ...
+    %av = attn.map %snv[p, f], %sd[p] -> [p, f] ... { n / d }
+    // after --attn-fuse-softmax=tile=16
+    %v2 = attn.split %v[d0, m1m0, d1] -> [d0, m1, m0, d1] by 16 pad 0.0 ...
+    %rm, %rd, %rnv = attn.iterate m1 < %n init(%ninf, %zero, %zeros : ...) ... {
+    ^bb0(%i: index, %rm: tensor<?xf32>, %rd: tensor<?xf32>, %rnv: tensor<?x8xf32>):
+      %st = ... the tile of the scores [p, m0] ...
+      %lm = attn.reduce max %st[p, m0] -> [p] ...
+      ...
+      attn.yield %rmn, %rdn, %rnvn : ...
+    }
+    %av = attn.map %rnv[p, f], %rd[p] -> [p, f] ... { n / d }
+    ```
   }];
   let options = [
     Option<"tile", "tile", "int64_t", /*default=*/"64",
