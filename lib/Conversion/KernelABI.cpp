@@ -23,6 +23,21 @@ Value TensorParam::addressOf(ImplicitLocOpBuilder &b, Value offset) const {
   return LLVM::GEPOp::create(b, ptrType, elementType, data, ValueRange{asI64});
 }
 
+/// Bytes of one element of a tensor parameter (booleans are bytes).
+static unsigned elementBytes(Type type) {
+  return std::max<unsigned>(1, type.getIntOrFloatBitWidth() / 8);
+}
+
+Value TensorParam::load(ImplicitLocOpBuilder &b, Type type,
+                        Value address) const {
+  return LLVM::LoadOp::create(b, type, address, elementBytes(elementType));
+}
+
+void TensorParam::store(ImplicitLocOpBuilder &b, Value value,
+                        Value address) const {
+  LLVM::StoreOp::create(b, value, address, elementBytes(elementType));
+}
+
 Value TensorParam::inBounds(ImplicitLocOpBuilder &b, ValueRange indices) const {
   Value ok = arith::ConstantIntOp::create(b, true, 1);
   Value zero = arith::ConstantIndexOp::create(b, 0);

@@ -7,6 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Run.h"
+
 #include "attn/Spec/Spec.h"
 #include "attn/Spec/SpecToAttn.h"
 
@@ -55,6 +57,27 @@ static cl::opt<std::string>
     outputDir("o", cl::desc("Write a kernel bundle to this directory"),
               cl::value_desc("dir"), cl::sub(compileCommand),
               cl::cat(compileCategory));
+
+static cl::OptionCategory runCategory("attnc run options");
+static cl::opt<std::string>
+    shape("shape", cl::desc("Sizes to run with, e.g. B=2,H=8,G=2,L=1000,S=1000"),
+          cl::value_desc("NAME=N,..."), cl::sub(runCommand), cl::sub(tuneCommand),
+          cl::cat(runCategory));
+static cl::opt<bool> check("check",
+                           cl::desc("Compare with the float64 reference; exit 1 "
+                                    "on FAIL"),
+                           cl::sub(runCommand), cl::cat(runCategory));
+static cl::opt<bool> bench("bench",
+                           cl::desc("Time the kernel and print its effective "
+                                    "rate"),
+                           cl::sub(runCommand), cl::cat(runCategory));
+static cl::opt<uint64_t> seed("seed", cl::desc("Seed of the random inputs"),
+                              cl::init(0), cl::sub(runCommand),
+                              cl::cat(runCategory));
+static cl::opt<unsigned>
+    threads("threads", cl::desc("CPU threads (0: all hardware threads)"),
+            cl::init(0), cl::sub(runCommand), cl::sub(tuneCommand),
+            cl::cat(runCategory));
 
 static int fail(const Twine &message) {
   WithColor::error(errs(), "attnc") << message << "\n";
@@ -123,13 +146,27 @@ static int compile() {
 
 int main(int argc, char **argv) {
   InitLLVM initLLVM(argc, argv);
-  cl::HideUnrelatedOptions({&compileCategory});
+  cl::HideUnrelatedOptions({&compileCategory, &runCategory});
   cl::ParseCommandLineOptions(argc, argv,
                               "attnc: the attention compiler driver\n");
   if (compileCommand)
     return compile();
-  if (runCommand)
-    return fail("'attnc run' is not implemented yet");
+  if (runCommand) {
+    if (specPath.empty())
+      return fail("missing spec file; usage: attnc run SPEC --shape "
+                  "B=..,H=..,L=.. [--check] [--bench]");
+    attnc::tool::RunOptions options;
+    options.specPath = specPath;
+    options.blockName = blockName;
+    options.target = target;
+    options.dtype = dtype;
+    options.shape = shape;
+    options.check = check;
+    options.bench = bench;
+    options.seed = seed;
+    options.threads = threads;
+    return attnc::tool::runSpec(options);
+  }
   if (tuneCommand)
     return fail("'attnc tune' is not implemented yet");
   return fail("expected a subcommand: compile, run or tune (see attnc "

@@ -36,6 +36,11 @@ struct TensorParam {
   Value offsetOf(ImplicitLocOpBuilder &b, ValueRange indices) const;
   /// Address of the element at element offset `offset` (index).
   Value addressOf(ImplicitLocOpBuilder &b, Value offset) const;
+  /// Loads a `type` (element or vector of elements) at `address`, assuming
+  /// only element alignment: caller tensors are views at any element offset.
+  Value load(ImplicitLocOpBuilder &b, Type type, Value address) const;
+  /// Stores `value` at `address` with element alignment.
+  void store(ImplicitLocOpBuilder &b, Value value, Value address) const;
   /// Whether every index lies in [0, size) (i1).
   Value inBounds(ImplicitLocOpBuilder &b, ValueRange indices) const;
 };

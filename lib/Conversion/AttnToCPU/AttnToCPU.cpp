@@ -372,7 +372,7 @@ void AttentionKernelEmitter::lowerClonedOp(ImplicitLocOpBuilder &b,
           at, input.inBounds(at, indices), resultType,
           [&](ImplicitLocOpBuilder &in) -> Value {
             Value address = input.addressOf(in, input.offsetOf(in, indices));
-            Value loaded = LLVM::LoadOp::create(in, input.elementType, address);
+            Value loaded = input.load(in, input.elementType, address);
             if (resultType.isInteger(1))
               return arith::CmpIOp::create(
                   in, arith::CmpIPredicate::ne, loaded,
@@ -441,7 +441,7 @@ void AttentionKernelEmitter::loadQueryTile(ImplicitLocOpBuilder &b) {
             Value base = arith::AddIOp::create(in, q.offsetOf(in, indices),
                                                idx(in, chunk * lanes));
             Value loaded =
-                LLVM::LoadOp::create(in, elementVec, q.addressOf(in, base));
+                q.load(in, elementVec, q.addressOf(in, base));
             if (q.elementType != f32)
               loaded = arith::ExtFOp::create(in, f32Vec, loaded);
             return arith::MulFOp::create(in, loaded, scaleVec);
@@ -509,7 +509,7 @@ void AttentionKernelEmitter::loadKeyValueTile(ImplicitLocOpBuilder &b,
                        VectorType type, int64_t chunk) -> Value {
       Value base = arith::AddIOp::create(in, param.offsetOf(in, indices),
                                          idx(in, chunk * lanes));
-      Value loaded = LLVM::LoadOp::create(in, type, param.addressOf(in, base));
+      Value loaded = param.load(in, type, param.addressOf(in, base));
       if (type.getElementType() != f32)
         loaded = arith::ExtFOp::create(in, f32Vec, loaded);
       return loaded;
@@ -793,9 +793,8 @@ void AttentionKernelEmitter::storeOutput(ImplicitLocOpBuilder &b) {
         Value o = arith::MulFOp::create(b, a, inverseVec);
         if (out.elementType != f32)
           o = arith::TruncFOp::create(b, outVec, o);
-        LLVM::StoreOp::create(
-            b, o,
-            out.addressOf(b, arith::AddIOp::create(b, base, idx(b, j * lanes))));
+        out.store(b, o,
+                  out.addressOf(b, arith::AddIOp::create(b, base, idx(b, j * lanes))));
       }
       if (lse) {
         Value max = memref::LoadOp::create(b, rowMax, ValueRange{r});
@@ -804,8 +803,7 @@ void AttentionKernelEmitter::storeOutput(ImplicitLocOpBuilder &b) {
             math::LogOp::create(b, arith::SelectOp::create(
                                        b, kept, sum, floatConstant(b, f32, 1.0))));
         value = arith::SelectOp::create(b, kept, value, minusInf);
-        LLVM::StoreOp::create(b, value,
-                              lse->addressOf(b, lse->offsetOf(b, indices)));
+        lse->store(b, value, lse->addressOf(b, lse->offsetOf(b, indices)));
       }
     });
   });

@@ -1,0 +1,110 @@
+//===- Compiler.h - the C++ API: compile specs, launch kernels --*- C++ -*-===//
+//
+// attnc::Compiler turns spec text into an attnc::Kernel; Kernel::launch runs
+// it on caller tensors after checking them against the spec (shapes, dtypes,
+// strides, sizes bound consistently). Errors are llvm::Error /
+// llvm::Expected: the LLVM attnc links has no exceptions. Spec errors carry
+// file:line:col, the line and a caret, as the command line prints them.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTNC_COMPILER_H
+#define ATTNC_COMPILER_H
+
+#include "attnc/Runtime.h"
+
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace attnc {
+
+struct CompileOptions {
+  /// "cpu" (the only target that runs in process today).
+  std::string target = "cpu";
+  /// The block of the spec to compile; the first block when empty.
+  std::string name;
+  /// Overrides the element type of q, k and v ("f32", "f16", "bf16").
+  std::string dtype;
+  /// Threads a CPU launch uses (0: all hardware threads).
+  unsigned threads = 0;
+  /// Compile the pattern's pair counter instead: the score rule dropped and
+  /// an lse output added (before any existing one is dropped), so that on
+  /// zero q and k, lse = log(number of kept keys) of each row.
+  bool countPairs = false;
+};
+
+/// One dimension of a kernel parameter: a size bound at launch (`L`) or a
+/// literal extent (a head dim).
+struct DimInfo {
+  std::string size;
+  int64_t extent = 0;
+  bool isSize() const { return !size.empty(); }
+};
+
+struct ParamInfo {
+  std::string name;
+  /// "q", "k", "v", "input", "output" or "lse".
+  std::string role;
+  DType dtype = DType::f32;
+  std::vector<DimInfo> dims;
+};
+
+struct KernelSignature {
+  std::string name;
+  /// Tensor parameters in launch order: q, k, v, inputs, output, [lse].
+  std::vector<ParamInfo> params;
+  unsigned numTokenAxes = 1;
+  /// Query tile extent per token axis (the grid's x counts these tiles).
+  std::vector<int64_t> tileQ;
+};
+
+/// A compiled pattern. Cheap to copy; safe to launch from many threads.
+class Kernel {
+public:
+  const KernelSignature &signature() const;
+  /// The pattern's high-level attn IR (what `attnc compile --emit=mlir`
+  /// prints), the input of the float64 reference.
+  const std::string &highLevelIR() const;
+  /// Checks `tensors` (one per parameter, launch order) against the
+  /// signature and returns the sizes they bind.
+  llvm::Expected<llvm::StringMap<int64_t>>
+  bindSizes(llvm::ArrayRef<TensorView> tensors) const;
+  /// The launch grid for `tensors` (x: query tiles, y: heads, z: batch).
+  std::array<int64_t, 3> grid(llvm::ArrayRef<TensorView> tensors) const;
+  /// Checks, then runs. Nothing is written when a check fails.
+  llvm::Error launch(llvm::ArrayRef<TensorView> tensors) const;
+
+  struct State;
+
+private:
+  friend class Compiler;
+  std::shared_ptr<const State> state;
+};
+
+/// Compiles specs; caches kernels in memory by (spec, options, compiler
+/// version). Thread-safe.
+class Compiler {
+public:
+  Compiler();
+  ~Compiler();
+  /// Compiles spec text; `bufferName` names it in diagnostics.
+  llvm::Expected<Kernel> compileSpec(llvm::StringRef source,
+                                     llvm::StringRef bufferName,
+                                     const CompileOptions &options = {});
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl;
+};
+
+/// The compiler's version, part of every cache key.
+llvm::StringRef version();
+
+} // namespace attnc
+
+#endif // ATTNC_COMPILER_H

@@ -1,0 +1,381 @@
+//===- Compiler.cpp - spec to JIT-compiled kernel -------------------------===//
+//
+// parse + check the spec -> attn IR (SpecToAttn) -> attn-lower-to-cpu-pipeline
+// -> LLVM IR -> ORC JIT through mlir::ExecutionEngine, optimised for the host
+// CPU. Each compilation has its own MLIRContext, so compilations in different
+// threads share nothing but the cache.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attnc/Compiler.h"
+
+#include "attn/Dialect/Attn/IR/AttnOps.h"
+#include "attn/InitAll.h"
+#include "attn/Pipelines/Pipelines.h"
+#include "attn/Spec/Spec.h"
+#include "attn/Spec/SpecToAttn.h"
+
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Support/xxhash.h"
+
+#include <mutex>
+
+using namespace attnc;
+using llvm::Error;
+using llvm::Expected;
+using llvm::StringRef;
+
+llvm::StringRef attnc::version() { return "attnc 0.1 (MLIR 22)"; }
+
+struct Kernel::State {
+  KernelSignature signature;
+  std::string highLevelIR;
+  std::unique_ptr<mlir::ExecutionEngine> engine;
+  PackedKernelFn function = nullptr;
+  unsigned threads = 0;
+};
+
+const KernelSignature &Kernel::signature() const { return state->signature; }
+const std::string &Kernel::highLevelIR() const { return state->highLevelIR; }
+
+static Error launchError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+Expected<llvm::StringMap<int64_t>>
+Kernel::bindSizes(llvm::ArrayRef<TensorView> tensors) const {
+  const KernelSignature &sig = signature();
+  if (tensors.size() != sig.params.size()) {
+    std::string names;
+    for (const ParamInfo &p : sig.params)
+      names += (names.empty() ? "" : ", ") + p.name;
+    return launchError("kernel '" + sig.name + "' takes " +
+                       llvm::Twine(sig.params.size()) + " tensors (" + names +
+                       "), got " + llvm::Twine(tensors.size()));
+  }
+  llvm::StringMap<int64_t> sizes;
+  llvm::StringMap<std::string> boundBy;
+  for (auto [param, tensor] : llvm::zip(sig.params, tensors)) {
+    if (tensor.dtype != param.dtype)
+      return launchError("tensor '" + param.name + "' must be " +
+                         dtypeName(param.dtype) + ", got " +
+                         dtypeName(tensor.dtype));
+    if (tensor.sizes.size() != param.dims.size() ||
+        tensor.strides.size() != param.dims.size())
+      return launchError("tensor '" + param.name + "' must have rank " +
+                         llvm::Twine(param.dims.size()) + ", got " +
+                         llvm::Twine(tensor.sizes.size()));
+    for (auto [dim, info] : llvm::enumerate(param.dims)) {
+      int64_t extent = tensor.sizes[dim];
+      if (extent < 0 || tensor.strides[dim] < 0)
+        return launchError("tensor '" + param.name +
+                           "' has a negative size or stride in dim " +
+                           llvm::Twine(dim));
+      std::string where = param.name + " dim " + std::to_string(dim);
+      if (!info.isSize()) {
+        if (extent != info.extent)
+          return launchError("tensor '" + param.name + "' dim " +
+                             llvm::Twine(dim) + " must be " +
+                             llvm::Twine(info.extent) + ", got " +
+                             llvm::Twine(extent));
+        continue;
+      }
+      auto [it, inserted] = sizes.try_emplace(info.size, extent);
+      if (inserted) {
+        boundBy[info.size] = where;
+      } else if (it->second != extent) {
+        return launchError("size " + info.size + " is bound to " +
+                           llvm::Twine(it->second) + " by " +
+                           boundBy[info.size] + " and to " +
+                           llvm::Twine(extent) + " by " + where);
+      }
+    }
+    if (tensor.numElements() > 0 && !tensor.data)
+      return launchError("tensor '" + param.name + "' has a null data pointer");
+    bool headDimTensor = param.role == "q" || param.role == "k" ||
+                         param.role == "v" || param.role == "output";
+    if (headDimTensor && tensor.strides.back() != 1 &&
+        tensor.sizes.back() > 1)
+      return launchError("tensor '" + param.name +
+                         "' must be unit-stride in its head dim, got stride " +
+                         llvm::Twine(tensor.strides.back()));
+  }
+  // Grouped-query attention: kv heads divide q heads.
+  int64_t qHeads = tensors[0].sizes[1], kvHeads = tensors[1].sizes[1];
+  if (kvHeads == 0 || qHeads % kvHeads != 0)
+    return launchError("key/value heads (" + llvm::Twine(kvHeads) +
+                       ") must divide query heads (" + llvm::Twine(qHeads) +
+                       ")");
+  return sizes;
+}
+
+std::array<int64_t, 3> Kernel::grid(llvm::ArrayRef<TensorView> tensors) const {
+  const TensorView &q = tensors.front();
+  int64_t tiles = 1;
+  for (auto [axis, tile] : llvm::enumerate(signature().tileQ))
+    tiles *= llvm::divideCeil(q.sizes[2 + axis], tile);
+  return {tiles, q.sizes[1], q.sizes[0]};
+}
+
+Error Kernel::launch(llvm::ArrayRef<TensorView> tensors) const {
+  if (!state)
+    return launchError("launch of an empty kernel");
+  if (auto sizes = bindSizes(tensors); !sizes)
+    return sizes.takeError();
+  launchCpuGrid(state->function, grid(tensors), tensors, state->threads);
+  return Error::success();
+}
+
+//===----------------------------------------------------------------------===//
+// Compiler
+//===----------------------------------------------------------------------===//
+
+struct Compiler::Impl {
+  std::mutex mutex;
+  llvm::StringMap<std::shared_ptr<const Kernel::State>> cache;
+};
+
+Compiler::Compiler() : impl(std::make_unique<Impl>()) {
+  static std::once_flag initialized;
+  std::call_once(initialized, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+}
+
+Compiler::~Compiler() = default;
+
+static DType toRuntimeDType(mlir::attn::spec::DType type) {
+  using S = mlir::attn::spec::DType;
+  switch (type) {
+  case S::F32: return DType::f32;
+  case S::F16: return DType::f16;
+  case S::BF16: return DType::bf16;
+  case S::I32: return DType::i32;
+  case S::I64: return DType::i64;
+  case S::Bool: return DType::boolean;
+  }
+  llvm_unreachable("unknown spec dtype");
+}
+
+static ParamInfo paramOf(const mlir::attn::spec::TensorDecl &decl,
+                         StringRef role, std::optional<DType> dtype) {
+  ParamInfo param{decl.name, role.str(),
+                  dtype ? *dtype : toRuntimeDType(decl.dtype), {}};
+  for (const mlir::attn::spec::Dim &dim : decl.dims)
+    param.dims.push_back({dim.size, dim.extent});
+  return param;
+}
+
+/// The launch signature of an attention block, from its declarations.
+static KernelSignature signatureOf(const mlir::attn::spec::Block &block,
+                                   std::optional<DType> qkvDType,
+                                   llvm::ArrayRef<int64_t> tileQ) {
+  KernelSignature sig;
+  sig.name = block.name;
+  sig.numTokenAxes = block.numTokenAxes();
+  sig.tileQ = tileQ.vec();
+  sig.params.push_back(paramOf(*block.q, "q", qkvDType));
+  sig.params.push_back(paramOf(*block.k, "k", qkvDType));
+  sig.params.push_back(paramOf(*block.v, "v", qkvDType));
+  for (const auto &input : block.inputs)
+    sig.params.push_back(paramOf(input, "input", std::nullopt));
+  ParamInfo out = sig.params.front();
+  out.name = "out";
+  out.role = "output";
+  out.dims.back() = sig.params[2].dims.back();
+  sig.params.push_back(out);
+  if (block.outputLse) {
+    ParamInfo lse = sig.params.front();
+    lse.name = "lse";
+    lse.role = "lse";
+    lse.dtype = DType::f32;
+    lse.dims.pop_back();
+    sig.params.push_back(lse);
+  }
+  return sig;
+}
+
+/// Rewrites the attention function of `module` into its pair counter: the
+/// same mask, no score rule, and an lse result.
+static void makePairCounter(mlir::ModuleOp module) {
+  module.walk([](mlir::attn::AttentionOp op) {
+    mlir::OpBuilder builder(op);
+    auto outType = op.getOutput().getType();
+    auto lseShape = outType.getShape().drop_back();
+    auto lseType = mlir::RankedTensorType::get(lseShape, builder.getF32Type());
+    auto counter = mlir::attn::AttentionOp::create(
+        builder, op.getLoc(), mlir::TypeRange{outType, lseType}, op.getQuery(),
+        op.getKey(), op.getValue(), op.getScale(), op.getInputs(),
+        op.getScheduleAttr());
+    counter.getMask().takeBody(op.getMask());
+    op.getOutput().replaceAllUsesWith(counter.getOutput());
+    auto func = op->getParentOfType<mlir::func::FuncOp>();
+    auto ret = llvm::cast<mlir::func::ReturnOp>(
+        func.getBody().front().getTerminator());
+    mlir::OpBuilder retBuilder(ret);
+    mlir::func::ReturnOp::create(retBuilder, ret.getLoc(),
+                                 mlir::ValueRange{counter.getOutput(),
+                                                  counter.getLse()});
+    ret.erase();
+    op.erase();
+    func.setFunctionType(mlir::FunctionType::get(
+        func.getContext(), func.getArgumentTypes(), {outType, lseType}));
+  });
+}
+
+Expected<Kernel> Compiler::compileSpec(StringRef source, StringRef bufferName,
+                                       const CompileOptions &options) {
+  if (options.target != "cpu")
+    return launchError("target '" + options.target +
+                       "' cannot run in process yet; only cpu does");
+  std::string key;
+  {
+    llvm::raw_string_ostream os(key);
+    os << version() << '\0' << options.target << '\0' << options.name << '\0'
+       << options.dtype << '\0' << options.threads << '\0'
+       << options.countPairs << '\0'
+       << llvm::xxh3_64bits(source) << '\0' << source;
+  }
+  {
+    std::lock_guard<std::mutex> lock(impl->mutex);
+    if (auto it = impl->cache.find(key); it != impl->cache.end()) {
+      Kernel kernel;
+      kernel.state = it->second;
+      return kernel;
+    }
+  }
+
+  std::optional<mlir::attn::spec::DType> qkvDType;
+  std::optional<DType> runtimeDType;
+  if (!options.dtype.empty()) {
+    using S = mlir::attn::spec::DType;
+    qkvDType = llvm::StringSwitch<std::optional<S>>(options.dtype)
+                   .Case("f32", S::F32)
+                   .Case("f16", S::F16)
+                   .Case("bf16", S::BF16)
+                   .Default(std::nullopt);
+    if (!qkvDType)
+      return launchError("unknown dtype '" + options.dtype +
+                         "'; expected f32, f16 or bf16");
+    runtimeDType = toRuntimeDType(*qkvDType);
+  }
+
+  llvm::SourceMgr sourceMgr;
+  std::string diagnostics;
+  llvm::raw_string_ostream diagOS(diagnostics);
+  auto file = mlir::attn::spec::parseSpecString(sourceMgr, source, bufferName,
+                                                diagOS);
+  if (!file) {
+    llvm::consumeError(file.takeError());
+    return launchError(StringRef(diagnostics).rtrim());
+  }
+  const mlir::attn::spec::Block *block =
+      options.name.empty() ? (*file)->blocks.front().get()
+                           : (*file)->findBlock(options.name);
+  if (!block)
+    return launchError("no block named '" + options.name + "' in " +
+                       bufferName);
+  if (block->kind != mlir::attn::spec::BlockKind::Attention)
+    return launchError(mlir::attn::spec::toString(block->kind) + " block '" +
+                       block->name + "' is not supported on cpu yet");
+
+  auto state = std::make_shared<Kernel::State>();
+  state->threads = options.threads;
+  auto context = std::make_unique<mlir::MLIRContext>();
+  mlir::DialectRegistry registry;
+  mlir::attn::registerAllDialects(registry);
+  mlir::registerBuiltinDialectTranslation(registry);
+  mlir::registerLLVMDialectTranslation(registry);
+  context->appendDialectRegistry(registry);
+  mlir::attn::spec::loadIRGenDialects(*context);
+  mlir::attn::spec::IRGenOptions genOptions;
+  genOptions.blockName = block->name;
+  genOptions.qkvDType = qkvDType;
+  auto module = mlir::attn::spec::buildModule(*context, **file, sourceMgr,
+                                              genOptions);
+  if (!module)
+    return module.takeError();
+  if (options.countPairs)
+    makePairCounter(**module);
+  {
+    llvm::raw_string_ostream os(state->highLevelIR);
+    (*module)->print(os);
+  }
+
+  std::vector<int64_t> tileQ;
+  {
+    mlir::PassManager pm(context.get());
+    mlir::attn::AttnSelectSchedulePassOptions scheduleOptions;
+    scheduleOptions.target = "cpu";
+    pm.addPass(mlir::attn::createAttnSelectSchedulePass(scheduleOptions));
+    if (mlir::failed(pm.run(**module)))
+      return launchError("internal error: selecting the schedule failed");
+    (*module)->walk([&](mlir::attn::AttentionOp op) {
+      tileQ = op.getScheduleAttr().getTileQ().vec();
+    });
+  }
+  state->signature = signatureOf(*block, runtimeDType, tileQ);
+  if (options.countPairs && !block->outputLse) {
+    ParamInfo lse = state->signature.params.front();
+    lse.name = "lse";
+    lse.role = "lse";
+    lse.dtype = DType::f32;
+    lse.dims.pop_back();
+    state->signature.params.push_back(lse);
+  }
+
+  std::string pipelineErrors;
+  {
+    mlir::PassManager pm(context.get());
+    mlir::attn::buildLowerToCPUPipeline(pm, {});
+    llvm::raw_string_ostream errorOS(pipelineErrors);
+    mlir::ScopedDiagnosticHandler handler(context.get(), [&](mlir::Diagnostic &d) {
+      errorOS << d << "\n";
+      return mlir::success();
+    });
+    if (mlir::failed(pm.run(**module)))
+      return launchError("lowering '" + block->name +
+                         "' for cpu failed: " + pipelineErrors);
+  }
+
+  auto hostMachine = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!hostMachine)
+    return hostMachine.takeError();
+  auto targetMachine = hostMachine->createTargetMachine();
+  if (!targetMachine)
+    return targetMachine.takeError();
+  mlir::ExecutionEngineOptions engineOptions;
+  // The engine keeps only a reference to the transformer: it must outlive
+  // the create() call below.
+  std::function<llvm::Error(llvm::Module *)> transformer =
+      mlir::makeOptimizingTransformer(3, 0, targetMachine->get());
+  engineOptions.transformer = transformer;
+  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  auto engine = mlir::ExecutionEngine::create(**module, engineOptions,
+                                              std::move(*targetMachine));
+  if (!engine)
+    return engine.takeError();
+  auto symbol = (*engine)->lookup(block->name);
+  if (!symbol)
+    return symbol.takeError();
+  state->function = reinterpret_cast<PackedKernelFn>(*symbol);
+  state->engine = std::move(*engine);
+
+  std::lock_guard<std::mutex> lock(impl->mutex);
+  auto [it, inserted] = impl->cache.try_emplace(key, state);
+  Kernel kernel;
+  kernel.state = it->second;
+  return kernel;
+}
