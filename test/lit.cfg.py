@@ -22,7 +22,7 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP",
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.attn_tools_dir, config.llvm_tools_dir]
-tools = ["attn-opt"]
+tools = ["attn-opt", "not"]
 if os.path.exists(os.path.join(config.attn_tools_dir, "attnc")):
     tools.append("attnc")
     config.available_features.add("attnc")
