@@ -210,7 +210,9 @@ static KernelSignature signatureOf(const mlir::attn::spec::Block &block,
 /// Rewrites the attention function of `module` into its pair counter: the
 /// same mask, no score rule, and an lse result.
 static void makePairCounter(mlir::ModuleOp module) {
-  module.walk([](mlir::attn::AttentionOp op) {
+  llvm::SmallVector<mlir::attn::AttentionOp> ops;
+  module.walk([&](mlir::attn::AttentionOp op) { ops.push_back(op); });
+  for (mlir::attn::AttentionOp op : ops) {
     mlir::OpBuilder builder(op);
     auto outType = op.getOutput().getType();
     auto lseShape = outType.getShape().drop_back();
@@ -232,7 +234,7 @@ static void makePairCounter(mlir::ModuleOp module) {
     op.erase();
     func.setFunctionType(mlir::FunctionType::get(
         func.getContext(), func.getArgumentTypes(), {outType, lseType}));
-  });
+  }
 }
 
 Expected<Kernel> Compiler::compileSpec(StringRef source, StringRef bufferName,
