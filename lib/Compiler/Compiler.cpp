@@ -111,6 +111,9 @@ Kernel::bindSizes(llvm::ArrayRef<TensorView> tensors) const {
                          "' must be unit-stride in its head dim, got stride " +
                          llvm::Twine(tensor.strides.back()));
   }
+  // Cascades have no q/k/v, nothing more to check.
+  if (sig.params.empty() || sig.params.front().role != "q")
+    return sizes;
   // Grouped-query attention: kv heads divide q heads.
   int64_t qHeads = tensors[0].sizes[1], kvHeads = tensors[1].sizes[1];
   if (kvHeads == 0 || qHeads % kvHeads != 0)
@@ -121,6 +124,10 @@ Kernel::bindSizes(llvm::ArrayRef<TensorView> tensors) const {
 }
 
 std::array<int64_t, 3> Kernel::grid(llvm::ArrayRef<TensorView> tensors) const {
+  // A cascade kernel is one block; linear attention has no query tiles, so
+  // its grid is (1, heads, batch).
+  if (signature().params.empty() || signature().params.front().role != "q")
+    return {1, 1, 1};
   const TensorView &q = tensors.front();
   int64_t tiles = 1;
   for (auto [axis, tile] : llvm::enumerate(signature().tileQ))
@@ -178,10 +185,32 @@ static ParamInfo paramOf(const mlir::attn::spec::TensorDecl &decl,
   return param;
 }
 
-/// The launch signature of an attention block, from its declarations.
+/// The launch signature of a cascade: its inputs, then its output steps
+/// (always f32).
+static KernelSignature cascadeSignatureOf(const mlir::attn::spec::Block &block) {
+  KernelSignature sig;
+  sig.name = block.name;
+  sig.numTokenAxes = 0;
+  for (const auto &input : block.inputs)
+    sig.params.push_back(paramOf(input, "input", std::nullopt));
+  for (const mlir::attn::spec::CascadeStep &step : block.steps) {
+    if (!step.isOutput)
+      continue;
+    ParamInfo out{step.name, "output", DType::f32, {}};
+    for (const mlir::attn::spec::Dim &dim : step.dims)
+      out.dims.push_back({dim.size, dim.extent});
+    sig.params.push_back(out);
+  }
+  return sig;
+}
+
+/// The launch signature of an attention or linear attention block, from its
+/// declarations.
 static KernelSignature signatureOf(const mlir::attn::spec::Block &block,
                                    std::optional<DType> qkvDType,
                                    llvm::ArrayRef<int64_t> tileQ) {
+  if (block.kind == mlir::attn::spec::BlockKind::Cascade)
+    return cascadeSignatureOf(block);
   KernelSignature sig;
   sig.name = block.name;
   sig.numTokenAxes = block.numTokenAxes();
@@ -289,9 +318,11 @@ Expected<Kernel> Compiler::compileSpec(StringRef source, StringRef bufferName,
   if (!block)
     return launchError("no block named '" + options.name + "' in " +
                        bufferName);
-  if (block->kind != mlir::attn::spec::BlockKind::Attention)
-    return launchError(mlir::attn::spec::toString(block->kind) + " block '" +
-                       block->name + "' is not supported on cpu yet");
+  if (options.countPairs &&
+      block->kind != mlir::attn::spec::BlockKind::Attention)
+    return launchError("only attention blocks have a pair counter; '" +
+                       block->name + "' is a " +
+                       mlir::attn::spec::toString(block->kind) + " block");
 
   auto state = std::make_shared<Kernel::State>();
   state->threads = options.threads;

@@ -17,6 +17,8 @@
 
 #include "attn/Conversion/Passes.h"
 
+#include "LoweringUtils.h"
+
 #include "attn/Conversion/KernelABI.h"
 #include "attn/Dialect/Attn/Analysis/TileClassification.h"
 #include "attn/Dialect/Attn/IR/AttnOps.h"
@@ -41,64 +43,9 @@ namespace mlir::attn {
 
 using namespace mlir;
 using namespace mlir::attn;
+using namespace mlir::attn::cpu;
 
 namespace {
-
-using BodyFn = function_ref<void(ImplicitLocOpBuilder &, Value)>;
-using CarryFn = function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, Value,
-                                                ValueRange)>;
-
-Value idx(ImplicitLocOpBuilder &b, int64_t v) {
-  return arith::ConstantIndexOp::create(b, v);
-}
-
-/// `for iv = lb to ub step step { body }`.
-void forEach(ImplicitLocOpBuilder &b, Value lb, Value ub, int64_t step,
-             BodyFn body) {
-  auto loop = scf::ForOp::create(b, lb, ub, idx(b, step));
-  ImplicitLocOpBuilder inner =
-      ImplicitLocOpBuilder::atBlockBegin(b.getLoc(), loop.getBody());
-  body(inner, loop.getInductionVar());
-}
-
-/// A loop carrying `init` through iterations; returns the final values.
-SmallVector<Value> forEachCarry(ImplicitLocOpBuilder &b, Value lb, Value ub,
-                                int64_t step, ValueRange init, CarryFn body) {
-  auto loop = scf::ForOp::create(
-      b, lb, ub, idx(b, step), init,
-      [&](OpBuilder &nested, Location loc, Value iv, ValueRange carried) {
-        ImplicitLocOpBuilder inner(loc, nested);
-        scf::YieldOp::create(inner, body(inner, iv, carried));
-      });
-  return SmallVector<Value>(loop.getResults().begin(), loop.getResults().end());
-}
-
-/// `if (cond) { then }`.
-void ifThen(ImplicitLocOpBuilder &b, Value cond,
-            function_ref<void(ImplicitLocOpBuilder &)> then) {
-  auto ifOp = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
-  ImplicitLocOpBuilder inner =
-      ImplicitLocOpBuilder::atBlockBegin(b.getLoc(), ifOp.thenBlock());
-  then(inner);
-}
-
-/// `cond ? then() : otherwise()` for one value of `type`.
-Value ifThenElse(ImplicitLocOpBuilder &b, Value cond, Type type,
-                 function_ref<Value(ImplicitLocOpBuilder &)> then,
-                 function_ref<Value(ImplicitLocOpBuilder &)> otherwise) {
-  auto ifOp = scf::IfOp::create(b, TypeRange{type}, cond, /*withElse=*/true);
-  ImplicitLocOpBuilder thenB =
-      ImplicitLocOpBuilder::atBlockEnd(b.getLoc(), ifOp.thenBlock());
-  scf::YieldOp::create(thenB, then(thenB));
-  ImplicitLocOpBuilder elseB =
-      ImplicitLocOpBuilder::atBlockEnd(b.getLoc(), ifOp.elseBlock());
-  scf::YieldOp::create(elseB, otherwise(elseB));
-  return ifOp.getResult(0);
-}
-
-Value toI64(ImplicitLocOpBuilder &b, Value index) {
-  return arith::IndexCastOp::create(b, b.getI64Type(), index);
-}
 
 /// Per-axis offsets of the `linear`-th position of a row-major box `tile`.
 SmallVector<Value> boxOffsets(ImplicitLocOpBuilder &b, Value linear,
@@ -127,18 +74,6 @@ SmallVector<Value> gridCoordinates(ImplicitLocOpBuilder &b, Value linear,
   return coords;
 }
 
-Value ceilDiv(ImplicitLocOpBuilder &b, Value x, int64_t d) {
-  return arith::CeilDivUIOp::create(b, x, idx(b, d));
-}
-
-/// The largest vector width of at most 16 lanes dividing every extent.
-int64_t chooseLanes(ArrayRef<int64_t> extents) {
-  for (int64_t lanes : {16, 8, 4, 2})
-    if (llvm::all_of(extents, [&](int64_t e) { return e % lanes == 0; }))
-      return lanes;
-  return 1;
-}
-
 /// Rows per register block so that rows × chunks accumulators fit in 16
 /// vector registers, dividing the tile's rows.
 int64_t chooseRowBlock(int64_t chunks, int64_t rows) {
@@ -146,51 +81,6 @@ int64_t chooseRowBlock(int64_t chunks, int64_t rows) {
     if (block * chunks <= 16 && rows % block == 0)
       return block;
   return 1;
-}
-
-/// Expands `attn.neighborhood` into arith ops with NATTEN's rule (the same
-/// as attn/Support/Neighborhood.h).
-Value expandNeighborhood(ImplicitLocOpBuilder &b, Value i, Value j, Value n,
-                         Value size, Value dilation, bool causal) {
-  using P = arith::CmpIPredicate;
-  auto c = [&](int64_t v) -> Value {
-    return arith::ConstantIntOp::create(b, b.getI64Type(), v);
-  };
-  auto cmp = [&](P p, Value x, Value y) -> Value {
-    return arith::CmpIOp::create(b, p, x, y);
-  };
-  auto and_ = [&](Value x, Value y) -> Value {
-    return arith::AndIOp::create(b, x, y);
-  };
-  Value zero = c(0), one = c(1);
-  Value d = arith::MaxSIOp::create(b, dilation, one);
-  Value ok = and_(and_(cmp(P::sge, i, zero), cmp(P::sge, j, zero)),
-                  and_(cmp(P::slt, i, n), cmp(P::slt, j, n)));
-  ok = and_(ok, and_(cmp(P::sgt, size, zero), cmp(P::sgt, dilation, zero)));
-  Value r = arith::RemSIOp::create(b, i, d);
-  ok = and_(ok, cmp(P::eq, arith::RemSIOp::create(b, j, d), r));
-  Value g = arith::DivSIOp::create(b, i, d);
-  Value gk = arith::DivSIOp::create(b, j, d);
-  if (causal) {
-    Value lo = arith::MaxSIOp::create(
-        b, arith::AddIOp::create(b, arith::SubIOp::create(b, g, size), one),
-        zero);
-    return and_(ok, and_(cmp(P::sle, lo, gk), cmp(P::sle, gk, g)));
-  }
-  Value classLength = arith::DivSIOp::create(
-      b,
-      arith::AddIOp::create(b, arith::SubIOp::create(b, n, r),
-                            arith::SubIOp::create(b, d, one)),
-      d);
-  ok = and_(ok, cmp(P::sle, size, classLength));
-  Value half = arith::DivSIOp::create(b, size, c(2));
-  Value start = arith::MaxSIOp::create(
-      b,
-      arith::MinSIOp::create(b, arith::SubIOp::create(b, g, half),
-                             arith::SubIOp::create(b, classLength, size)),
-      zero);
-  return and_(ok, and_(cmp(P::sle, start, gk),
-                       cmp(P::slt, gk, arith::AddIOp::create(b, start, size))));
 }
 
 /// Builds the kernel of one attention function.
@@ -224,14 +114,10 @@ private:
                                   ArrayRef<Value> keyStart);
   Value allBelow(ImplicitLocOpBuilder &b, ArrayRef<Value> positions,
                  ArrayRef<Value> extents);
-  /// Clones a region of the op at the builder, binding its leading block
-  /// arguments to `leading` and its input tensors to the kernel's inputs.
   Value inlineRegion(ImplicitLocOpBuilder &b, Region &region,
-                     ValueRange leading);
-  /// Rewrites what the kernel cannot keep from a cloned op: reads of input
-  /// tensors, their sizes, and neighborhood ops. Records replaced values.
-  void lowerClonedOp(ImplicitLocOpBuilder &b, Operation *cloned,
-                     DenseMap<Value, Value> &replaced);
+                     ValueRange leading) {
+    return regions->inlineRegion(b, region, leading);
+  }
 
   func::FuncOp func;
   AttentionOp op;
@@ -245,8 +131,7 @@ private:
   TensorParam q, k, v, out;
   std::optional<TensorParam> lse;
   SmallVector<TensorParam> inputs;
-  SmallVector<Value> inputPlaceholders;
-  IRMapping outer;
+  std::optional<RegionInliner> regions;
 
   Value batch, head, kvHead, scaleLog2e;
   SmallVector<Value> queryStart, queryExtent, keyExtent;
@@ -287,28 +172,10 @@ LogicalResult AttentionKernelEmitter::checkSupported() {
 }
 
 LogicalResult AttentionKernelEmitter::mapOuterValues(ImplicitLocOpBuilder &b) {
-  SmallVector<TensorParam *> byArg{&q, &k, &v};
+  SmallVector<const TensorParam *> byArg{&q, &k, &v};
   for (TensorParam &input : inputs)
     byArg.push_back(&input);
-  for (Operation &o : func.getBody().front()) {
-    if (&o == op.getOperation())
-      break;
-    if (auto dim = dyn_cast<tensor::DimOp>(o)) {
-      auto arg = dyn_cast<BlockArgument>(dim.getSource());
-      std::optional<int64_t> index = dim.getConstantIndex();
-      if (!arg || !index)
-        return dim.emitError("only tensor.dim of an argument at a constant "
-                             "index is supported before attn.attention");
-      outer.map(dim.getResult(), byArg[arg.getArgNumber()]->sizes[*index]);
-      continue;
-    }
-    auto isTensor = [](Type t) { return isa<TensorType>(t); };
-    if (llvm::any_of(o.getOperandTypes(), isTensor) ||
-        llvm::any_of(o.getResultTypes(), isTensor) || o.getNumRegions())
-      return o.emitError("unsupported op before attn.attention in a kernel");
-    b.clone(o, outer);
-  }
-  return success();
+  return regions->cloneOuterOps(b, func, op, byArg);
 }
 
 void AttentionKernelEmitter::allocateBuffers(ImplicitLocOpBuilder &b) {
@@ -351,77 +218,6 @@ Value AttentionKernelEmitter::allBelow(ImplicitLocOpBuilder &b,
     ok = arith::AndIOp::create(
         b, ok, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, p, e));
   return ok;
-}
-
-void AttentionKernelEmitter::lowerClonedOp(ImplicitLocOpBuilder &b,
-                                           Operation *cloned,
-                                           DenseMap<Value, Value> &replaced) {
-  SmallVector<Operation *> worklist;
-  cloned->walk([&](Operation *nested) { worklist.push_back(nested); });
-  for (Operation *o : worklist) {
-    ImplicitLocOpBuilder at(o->getLoc(), o);
-    if (auto extract = dyn_cast<tensor::ExtractOp>(o)) {
-      auto it = llvm::find(inputPlaceholders, extract.getTensor());
-      if (it == inputPlaceholders.end())
-        continue;
-      const TensorParam &input = inputs[it - inputPlaceholders.begin()];
-      SmallVector<Value> indices(extract.getIndices());
-      Type resultType = extract.getType();
-      // Kernels never read out of bounds: such a read is false / 0.
-      Value value = ifThenElse(
-          at, input.inBounds(at, indices), resultType,
-          [&](ImplicitLocOpBuilder &in) -> Value {
-            Value address = input.addressOf(in, input.offsetOf(in, indices));
-            Value loaded = input.load(in, input.elementType, address);
-            if (resultType.isInteger(1))
-              return arith::CmpIOp::create(
-                  in, arith::CmpIPredicate::ne, loaded,
-                  arith::ConstantIntOp::create(in, input.elementType, 0));
-            return loaded;
-          },
-          [&](ImplicitLocOpBuilder &in) -> Value {
-            return arith::ConstantOp::create(in, in.getZeroAttr(resultType));
-          });
-      replaced[extract.getResult()] = value;
-      extract.replaceAllUsesWith(value);
-      extract.erase();
-    } else if (auto dim = dyn_cast<tensor::DimOp>(o)) {
-      auto it = llvm::find(inputPlaceholders, dim.getSource());
-      std::optional<int64_t> index = dim.getConstantIndex();
-      if (it == inputPlaceholders.end() || !index)
-        continue;
-      Value size = inputs[it - inputPlaceholders.begin()].sizes[*index];
-      replaced[dim.getResult()] = size;
-      dim.replaceAllUsesWith(size);
-      dim.erase();
-    } else if (auto nb = dyn_cast<NeighborhoodOp>(o)) {
-      Value expanded = expandNeighborhood(at, nb.getQuery(), nb.getKey(),
-                                          nb.getExtent(), nb.getSize(),
-                                          nb.getDilation(), nb.getCausal());
-      replaced[nb.getResult()] = expanded;
-      nb.replaceAllUsesWith(expanded);
-      nb.erase();
-    }
-  }
-}
-
-Value AttentionKernelEmitter::inlineRegion(ImplicitLocOpBuilder &b,
-                                           Region &region, ValueRange leading) {
-  IRMapping mapping = outer;
-  Block &block = region.front();
-  for (auto [arg, value] : llvm::zip(block.getArguments(), leading))
-    mapping.map(arg, value);
-  for (auto [offset, placeholder] : llvm::enumerate(inputPlaceholders))
-    mapping.map(block.getArgument(leading.size() + offset), placeholder);
-  SmallVector<Operation *> cloned;
-  for (Operation &o : block.without_terminator())
-    cloned.push_back(b.clone(o, mapping));
-  Value result = mapping.lookupOrDefault(
-      cast<YieldOp>(block.getTerminator()).getValues()[0]);
-  DenseMap<Value, Value> replaced;
-  for (Operation *o : cloned)
-    lowerClonedOp(b, o, replaced);
-  return replaced.lookup(result) ? replaced.lookup(result) : result;
 }
 
 void AttentionKernelEmitter::loadQueryTile(ImplicitLocOpBuilder &b) {
@@ -743,7 +539,7 @@ void AttentionKernelEmitter::visitKeyTile(ImplicitLocOpBuilder &b,
   Value mayDrop = arith::ConstantIntOp::create(b, false, 1);
   if (op.hasMask()) {
     MaybeBool cls = emitMaskClassification(b, b.getLoc(), op.getMask(), boxes,
-                                           outer);
+                                           regions->outer());
     mayKeep = cls.mayBeTrue;
     mayDrop = cls.mayBeFalse;
   }
@@ -865,10 +661,7 @@ LogicalResult AttentionKernelEmitter::emit() {
   out = params[3 + numInputs];
   if (op.getLse())
     lse = params[4 + numInputs];
-  for (auto [input, type] : llvm::zip(inputs, op.getInputs().getTypes()))
-    inputPlaceholders.push_back(
-        UnrealizedConversionCastOp::create(b, TypeRange{type}, input.data)
-            .getResult(0));
+  regions.emplace(b, inputs, op.getInputs().getTypes());
 
   if (failed(mapOuterValues(b)))
     return kernel.erase(), failure();
@@ -877,7 +670,7 @@ LogicalResult AttentionKernelEmitter::emit() {
   Value groupSize = arith::DivUIOp::create(b, q.sizes[1], k.sizes[1]);
   kvHead = arith::DivUIOp::create(b, head, groupSize);
   Type f32 = b.getF32Type();
-  Value scale = op.getScale() ? outer.lookupOrDefault(op.getScale())
+  Value scale = op.getScale() ? regions->outer().lookupOrDefault(op.getScale())
                               : floatConstant(b, f32, 1.0 / std::sqrt(headDim));
   scaleLog2e = arith::MulFOp::create(b, scale, floatConstant(b, f32, M_LOG2E));
   for (unsigned axis = 0; axis < numAxes; ++axis) {
@@ -895,9 +688,7 @@ LogicalResult AttentionKernelEmitter::emit() {
   emitTile(b);
   func::ReturnOp::create(b);
 
-  for (Value placeholder : inputPlaceholders)
-    if (placeholder.use_empty())
-      placeholder.getDefiningOp()->erase();
+  regions->eraseUnusedPlaceholders();
   func.erase();
   return success();
 }
@@ -907,11 +698,27 @@ struct ConvertAttnToCPUPass
   using Base::Base;
   void runOnOperation() override {
     SmallVector<std::pair<func::FuncOp, AttentionOp>> work;
+    SmallVector<std::pair<func::FuncOp, LinearAttentionOp>> linear;
+    SmallVector<func::FuncOp> cascades;
     WalkResult result = getOperation().walk([&](func::FuncOp func) {
       SmallVector<AttentionOp> ops;
       func.walk([&](AttentionOp op) { ops.push_back(op); });
-      if (ops.empty())
+      SmallVector<LinearAttentionOp> linearOps;
+      func.walk([&](LinearAttentionOp op) { linearOps.push_back(op); });
+      if (!linearOps.empty()) {
+        if (linearOps.size() > 1 || !ops.empty()) {
+          func.emitError("a kernel function holds one attn.linear_attention "
+                         "and no other attention op");
+          return WalkResult::interrupt();
+        }
+        linear.push_back({func, linearOps.front()});
         return WalkResult::advance();
+      }
+      if (ops.empty()) {
+        if (isCascadeFunction(func))
+          cascades.push_back(func);
+        return WalkResult::advance();
+      }
       if (ops.size() > 1) {
         func.emitError("a kernel function holds one attn.attention");
         return WalkResult::interrupt();
@@ -928,6 +735,12 @@ struct ConvertAttnToCPUPass
       if (failed(AttentionKernelEmitter(func, op, schedule).emit()))
         return signalPassFailure();
     }
+    for (auto [func, op] : linear)
+      if (failed(lowerLinearAttentionFunction(func, op)))
+        return signalPassFailure();
+    for (func::FuncOp func : cascades)
+      if (failed(lowerCascadeFunction(func)))
+        return signalPassFailure();
   }
 };
 

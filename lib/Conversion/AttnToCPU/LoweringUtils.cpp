@@ -1,0 +1,226 @@
+//===- LoweringUtils.cpp - helpers shared by the CPU lowerings ------------===//
+
+#include "LoweringUtils.h"
+
+#include "attn/Dialect/Attn/IR/AttnOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+namespace mlir::attn::cpu {
+
+Value idx(ImplicitLocOpBuilder &b, int64_t v) {
+  return arith::ConstantIndexOp::create(b, v);
+}
+
+void forEach(ImplicitLocOpBuilder &b, Value lb, Value ub, int64_t step,
+             BodyFn body) {
+  auto loop = scf::ForOp::create(b, lb, ub, idx(b, step));
+  ImplicitLocOpBuilder inner =
+      ImplicitLocOpBuilder::atBlockBegin(b.getLoc(), loop.getBody());
+  body(inner, loop.getInductionVar());
+}
+
+SmallVector<Value> forEachCarry(ImplicitLocOpBuilder &b, Value lb, Value ub,
+                                int64_t step, ValueRange init, CarryFn body) {
+  auto loop = scf::ForOp::create(
+      b, lb, ub, idx(b, step), init,
+      [&](OpBuilder &nested, Location loc, Value iv, ValueRange carried) {
+        ImplicitLocOpBuilder inner(loc, nested);
+        scf::YieldOp::create(inner, body(inner, iv, carried));
+      });
+  return SmallVector<Value>(loop.getResults().begin(), loop.getResults().end());
+}
+
+void ifThen(ImplicitLocOpBuilder &b, Value cond,
+            function_ref<void(ImplicitLocOpBuilder &)> then) {
+  auto ifOp = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
+  ImplicitLocOpBuilder inner =
+      ImplicitLocOpBuilder::atBlockBegin(b.getLoc(), ifOp.thenBlock());
+  then(inner);
+}
+
+Value ifThenElse(ImplicitLocOpBuilder &b, Value cond, Type type,
+                 function_ref<Value(ImplicitLocOpBuilder &)> then,
+                 function_ref<Value(ImplicitLocOpBuilder &)> otherwise) {
+  auto ifOp = scf::IfOp::create(b, TypeRange{type}, cond, /*withElse=*/true);
+  ImplicitLocOpBuilder thenB =
+      ImplicitLocOpBuilder::atBlockEnd(b.getLoc(), ifOp.thenBlock());
+  scf::YieldOp::create(thenB, then(thenB));
+  ImplicitLocOpBuilder elseB =
+      ImplicitLocOpBuilder::atBlockEnd(b.getLoc(), ifOp.elseBlock());
+  scf::YieldOp::create(elseB, otherwise(elseB));
+  return ifOp.getResult(0);
+}
+
+Value toI64(ImplicitLocOpBuilder &b, Value index) {
+  return arith::IndexCastOp::create(b, b.getI64Type(), index);
+}
+
+Value ceilDiv(ImplicitLocOpBuilder &b, Value x, int64_t d) {
+  return arith::CeilDivUIOp::create(b, x, idx(b, d));
+}
+
+int64_t chooseLanes(ArrayRef<int64_t> extents) {
+  for (int64_t lanes : {16, 8, 4, 2})
+    if (llvm::all_of(extents, [&](int64_t e) { return e % lanes == 0; }))
+      return lanes;
+  return 1;
+}
+
+Value expandNeighborhood(ImplicitLocOpBuilder &b, Value i, Value j, Value n,
+                         Value size, Value dilation, bool causal) {
+  using P = arith::CmpIPredicate;
+  auto c = [&](int64_t v) -> Value {
+    return arith::ConstantIntOp::create(b, b.getI64Type(), v);
+  };
+  auto cmp = [&](P p, Value x, Value y) -> Value {
+    return arith::CmpIOp::create(b, p, x, y);
+  };
+  auto and_ = [&](Value x, Value y) -> Value {
+    return arith::AndIOp::create(b, x, y);
+  };
+  Value zero = c(0), one = c(1);
+  Value d = arith::MaxSIOp::create(b, dilation, one);
+  Value ok = and_(and_(cmp(P::sge, i, zero), cmp(P::sge, j, zero)),
+                  and_(cmp(P::slt, i, n), cmp(P::slt, j, n)));
+  ok = and_(ok, and_(cmp(P::sgt, size, zero), cmp(P::sgt, dilation, zero)));
+  Value r = arith::RemSIOp::create(b, i, d);
+  ok = and_(ok, cmp(P::eq, arith::RemSIOp::create(b, j, d), r));
+  Value g = arith::DivSIOp::create(b, i, d);
+  Value gk = arith::DivSIOp::create(b, j, d);
+  if (causal) {
+    Value lo = arith::MaxSIOp::create(
+        b, arith::AddIOp::create(b, arith::SubIOp::create(b, g, size), one),
+        zero);
+    return and_(ok, and_(cmp(P::sle, lo, gk), cmp(P::sle, gk, g)));
+  }
+  Value classLength = arith::DivSIOp::create(
+      b,
+      arith::AddIOp::create(b, arith::SubIOp::create(b, n, r),
+                            arith::SubIOp::create(b, d, one)),
+      d);
+  ok = and_(ok, cmp(P::sle, size, classLength));
+  Value half = arith::DivSIOp::create(b, size, c(2));
+  Value start = arith::MaxSIOp::create(
+      b,
+      arith::MinSIOp::create(b, arith::SubIOp::create(b, g, half),
+                             arith::SubIOp::create(b, classLength, size)),
+      zero);
+  return and_(ok, and_(cmp(P::sle, start, gk),
+                       cmp(P::slt, gk, arith::AddIOp::create(b, start, size))));
+}
+
+
+RegionInliner::RegionInliner(ImplicitLocOpBuilder &b,
+                             ArrayRef<TensorParam> inputs, TypeRange types)
+    : inputs(inputs) {
+  for (auto [input, type] : llvm::zip(inputs, types))
+    placeholders.push_back(
+        UnrealizedConversionCastOp::create(b, TypeRange{type}, input.data)
+            .getResult(0));
+}
+
+void RegionInliner::eraseUnusedPlaceholders() {
+  for (Value placeholder : placeholders)
+    if (placeholder.use_empty())
+      placeholder.getDefiningOp()->erase();
+  placeholders.clear();
+}
+
+LogicalResult RegionInliner::cloneOuterOps(ImplicitLocOpBuilder &b,
+                                           func::FuncOp func, Operation *stop,
+                                           ArrayRef<const TensorParam *> byArg) {
+  for (Operation &o : func.getBody().front()) {
+    if (&o == stop)
+      break;
+    if (auto dim = dyn_cast<tensor::DimOp>(o)) {
+      auto arg = dyn_cast<BlockArgument>(dim.getSource());
+      std::optional<int64_t> index = dim.getConstantIndex();
+      if (!arg || !index)
+        return dim.emitError("only tensor.dim of an argument at a constant "
+                             "index is supported before the attn op");
+      mapping.map(dim.getResult(), byArg[arg.getArgNumber()]->sizes[*index]);
+      continue;
+    }
+    auto isTensor = [](Type t) { return isa<TensorType>(t); };
+    if (llvm::any_of(o.getOperandTypes(), isTensor) ||
+        llvm::any_of(o.getResultTypes(), isTensor) || o.getNumRegions())
+      return o.emitError("unsupported op before the attn op in a kernel");
+    b.clone(o, mapping);
+  }
+  return success();
+}
+
+void RegionInliner::lowerClonedOp(Operation *cloned,
+                                  DenseMap<Value, Value> &replaced) {
+  SmallVector<Operation *> worklist;
+  cloned->walk([&](Operation *nested) { worklist.push_back(nested); });
+  for (Operation *o : worklist) {
+    ImplicitLocOpBuilder at(o->getLoc(), o);
+    if (auto extract = dyn_cast<tensor::ExtractOp>(o)) {
+      auto it = llvm::find(placeholders, extract.getTensor());
+      if (it == placeholders.end())
+        continue;
+      const TensorParam &input = inputs[it - placeholders.begin()];
+      SmallVector<Value> indices(extract.getIndices());
+      Type resultType = extract.getType();
+      // Kernels never read out of bounds: such a read is false / 0.
+      Value value = ifThenElse(
+          at, input.inBounds(at, indices), resultType,
+          [&](ImplicitLocOpBuilder &in) -> Value {
+            Value address = input.addressOf(in, input.offsetOf(in, indices));
+            Value loaded = input.load(in, input.elementType, address);
+            if (resultType.isInteger(1))
+              return arith::CmpIOp::create(
+                  in, arith::CmpIPredicate::ne, loaded,
+                  arith::ConstantIntOp::create(in, input.elementType, 0));
+            return loaded;
+          },
+          [&](ImplicitLocOpBuilder &in) -> Value {
+            return arith::ConstantOp::create(in, in.getZeroAttr(resultType));
+          });
+      replaced[extract.getResult()] = value;
+      extract.replaceAllUsesWith(value);
+      extract.erase();
+    } else if (auto dim = dyn_cast<tensor::DimOp>(o)) {
+      auto it = llvm::find(placeholders, dim.getSource());
+      std::optional<int64_t> index = dim.getConstantIndex();
+      if (it == placeholders.end() || !index)
+        continue;
+      Value size = inputs[it - placeholders.begin()].sizes[*index];
+      replaced[dim.getResult()] = size;
+      dim.replaceAllUsesWith(size);
+      dim.erase();
+    } else if (auto nb = dyn_cast<NeighborhoodOp>(o)) {
+      Value expanded = expandNeighborhood(at, nb.getQuery(), nb.getKey(),
+                                          nb.getExtent(), nb.getSize(),
+                                          nb.getDilation(), nb.getCausal());
+      replaced[nb.getResult()] = expanded;
+      nb.replaceAllUsesWith(expanded);
+      nb.erase();
+    }
+  }
+}
+
+Value RegionInliner::inlineRegion(ImplicitLocOpBuilder &b, Region &region,
+                                  ValueRange leading) {
+  IRMapping local = mapping;
+  Block &block = region.front();
+  for (auto [arg, value] : llvm::zip(block.getArguments(), leading))
+    local.map(arg, value);
+  for (auto [offset, placeholder] : llvm::enumerate(placeholders))
+    local.map(block.getArgument(leading.size() + offset), placeholder);
+  SmallVector<Operation *> cloned;
+  for (Operation &o : block.without_terminator())
+    cloned.push_back(b.clone(o, local));
+  Value result = local.lookupOrDefault(
+      cast<YieldOp>(block.getTerminator()).getValues()[0]);
+  DenseMap<Value, Value> replaced;
+  for (Operation *o : cloned)
+    lowerClonedOp(o, replaced);
+  return replaced.lookup(result) ? replaced.lookup(result) : result;
+}
+
+} // namespace mlir::attn::cpu
