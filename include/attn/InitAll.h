@@ -12,6 +12,7 @@
 #include "attn/Conversion/Passes.h"
 #include "attn/Dialect/Attn/IR/AttnDialect.h"
 #include "attn/Dialect/Attn/Transforms/Passes.h"
+#include "attn/Pipelines/NVVMPipeline.h"
 #include "attn/Pipelines/Pipelines.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -34,6 +35,7 @@ inline void registerAllDialects(DialectRegistry &registry) {
                   func::FuncDialect, LLVM::LLVMDialect, math::MathDialect,
                   memref::MemRefDialect, scf::SCFDialect, tensor::TensorDialect,
                   vector::VectorDialect>();
+  registerNVVMDialects(registry);
 }
 
 /// Registers attn's passes and pipelines, the upstream passes the pipelines
@@ -43,6 +45,7 @@ inline void registerAllPasses() {
   registerAttnPasses();
   registerAttnConversionPasses();
   registerPipelines();
+  registerNVVMPipeline();
 }
 
 } // namespace mlir::attn

@@ -34,4 +34,32 @@ def ConvertAttnToCPUPass : Pass<"convert-attn-to-cpu", "::mlir::ModuleOp"> {
   ];
 }
 
+def ConvertAttnToNVVMPass : Pass<"convert-attn-to-nvvm", "::mlir::ModuleOp"> {
+  let summary = "Lower attn.attention functions to mma.sync CUDA kernels";
+  let description = [{
+    Replaces each function holding one `attn.attention` by a `gpu.func`
+    kernel of the same name in a `gpu.module`: FlashAttention-2's forward
+    pass with 16 query rows per warp, 64-key tiles copied to shared memory
+    with cp.async, S = Q·Kᵀ and O = P·V on m16n8k16 tensor cores (ldmatrix,
+    nvvm.mma.sync; P stays in registers), online softmax in registers with
+    quad shuffles and exp2. The interval analysis of the mask skips empty
+    key tiles and runs full ones without mask code. The kernel's parameters
+    are cuLaunchKernel's kernelParams: data pointers, then each tensor's
+    sizes and strides (i64); grid = (query tiles, heads, batch). Each kernel
+    records `attn.schedule` and `attn.dynamic_shared_memory` (bytes). The
+    result holds gpu, nvvm, llvm, scf, arith and math ops for the upstream
+    GPU-to-NVVM passes. Linear attention and cascades are refused ("not
+    supported on cuda yet").
+  }];
+  let options = [
+    Option<"moduleName", "module-name", "std::string", "\"attn_kernels\"",
+           "Name of the gpu.module that receives the kernels">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",
+    "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
+    "::mlir::gpu::GPUDialect", "::mlir::NVVM::NVVMDialect"
+  ];
+}
+
 #endif // ATTN_CONVERSION_PASSES_TD

@@ -1,0 +1,779 @@
+//===- AttnToNVVM.cpp - attn.attention to an mma.sync CUDA kernel ---------===//
+//
+// Lowers a function holding one `attn.attention` to a `gpu.func` kernel in a
+// `gpu.module`, FlashAttention-2 style (GPU-KERNELS.md §2):
+//   * one CTA computes one query tile of one (batch, head); grid =
+//     (query tiles, heads, batch), 16 query rows per warp;
+//   * the Q tile and each 64-key K/V tile are copied to shared memory with
+//     16-byte cp.async (ragged rows are zero-filled, no branches); K and V are
+//     separate groups so S = Q·Kᵀ starts while V is still in flight;
+//   * S and O = P·V are m16n8k16 tensor-core products fed by ldmatrix (V with
+//     .trans), fp32 accumulators; P never leaves registers: two adjacent S
+//     accumulator tiles are exactly the A fragment of P·V;
+//   * the online softmax runs in registers: row max and sum over the 4 lanes
+//     of a quad by xor shuffles, exp2 with scale·log2(e) folded in;
+//   * per key tile the compiled interval analysis of the mask
+//     (TileClassification.h) skips empty tiles and runs full ones without
+//     mask code; partial tiles evaluate the cloned mask region per element
+//     into a 32-bit keep word (a loop, so the region is cloned once);
+//   * fully masked rows write 0 and lse -inf.
+// Kernel parameters are exactly cuLaunchKernel's kernelParams: data pointers
+// (q, k, v, inputs..., out, lse?), then per tensor its sizes and strides as
+// i64 (KernelABI.h). Data pointers and all but the last stride of q, k, v and
+// out must be 16-byte aligned; the head dim is unit-stride.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Conversion/Passes.h"
+
+#include "WarpMma.h"
+#include "attn/Conversion/KernelABI.h"
+#include "attn/Conversion/RegionInlining.h"
+#include "attn/Dialect/Attn/Analysis/TileClassification.h"
+#include "attn/Dialect/Attn/IR/AttnDialect.h"
+#include "attn/Dialect/Attn/IR/AttnOps.h"
+#include "attn/Dialect/Attn/Transforms/Schedules.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <cmath>
+
+namespace mlir::attn {
+#define GEN_PASS_DEF_CONVERTATTNTONVVMPASS
+#include "attn/Conversion/Passes.h.inc"
+} // namespace mlir::attn
+
+using namespace mlir;
+using namespace mlir::attn;
+using namespace mlir::attn::gpu_kernel;
+
+namespace {
+
+constexpr int64_t kKeyTile = 64;
+/// Shared-memory rows are padded by 16 bytes so that the 8 row addresses of
+/// one ldmatrix fall in distinct bank groups.
+constexpr int64_t kPad = 8;
+
+Value idx(ImplicitLocOpBuilder &b, int64_t v) {
+  return arith::ConstantIndexOp::create(b, v);
+}
+Value toI64(ImplicitLocOpBuilder &b, Value index) {
+  return arith::IndexCastOp::create(b, b.getI64Type(), index);
+}
+Value f32c(ImplicitLocOpBuilder &b, double v) {
+  return floatConstant(b, b.getF32Type(), v);
+}
+
+/// An scf.if yielding `types`.
+SmallVector<Value>
+ifThenElseN(ImplicitLocOpBuilder &b, Value cond, TypeRange types,
+            function_ref<SmallVector<Value>(ImplicitLocOpBuilder &)> then,
+            function_ref<SmallVector<Value>(ImplicitLocOpBuilder &)> otherwise) {
+  auto ifOp = scf::IfOp::create(b, types, cond, /*withElse=*/true);
+  ImplicitLocOpBuilder thenB =
+      ImplicitLocOpBuilder::atBlockEnd(b.getLoc(), ifOp.thenBlock());
+  scf::YieldOp::create(thenB, then(thenB));
+  ImplicitLocOpBuilder elseB =
+      ImplicitLocOpBuilder::atBlockEnd(b.getLoc(), ifOp.elseBlock());
+  scf::YieldOp::create(elseB, otherwise(elseB));
+  return SmallVector<Value>(ifOp.getResults());
+}
+
+/// The tile shapes the kernel supports: 16 query rows per warp (64 or 128
+/// per CTA) and 64-key tiles. Schedules of other volumes are replaced.
+ScheduleAttr normalizeSchedule(AttentionOp op, ScheduleAttr schedule) {
+  auto volume = [](ArrayRef<int64_t> tile) {
+    int64_t v = 1;
+    for (int64_t t : tile)
+      v *= t;
+    return v;
+  };
+  if (schedule && (volume(schedule.getTileQ()) == 64 ||
+                   volume(schedule.getTileQ()) == 128) &&
+      volume(schedule.getTileKv()) == kKeyTile)
+    return schedule;
+  unsigned axes = op.getNumTokenAxes();
+  SmallVector<int64_t> tq(axes, 1), tk(axes, 1);
+  if (axes == 1) {
+    tq[0] = 128;
+    tk[0] = 64;
+  } else if (axes == 2) {
+    tq = {16, 8};
+    tk = {8, 8};
+  } else {
+    tq[axes - 1] = 8;
+    tq[axes - 2] = 8;
+    tk[axes - 1] = 4;
+    tk[axes - 2] = 4;
+    tk[axes - 3] = 4;
+  }
+  return ScheduleAttr::get(op.getContext(), tq, tk, volume(tq) / 16, 2, 1);
+}
+
+/// Byte offsets of this lane's ldmatrix row address inside the Q, K and V
+/// tiles (see GPU-KERNELS.md §2 for the lane -> row mapping).
+struct LaneOffsets {
+  Value q, k, v;
+};
+
+/// Builds the kernel of one attention function.
+class KernelEmitter {
+public:
+  KernelEmitter(func::FuncOp func, AttentionOp op, ScheduleAttr schedule,
+                gpu::GPUModuleOp module)
+      : func(func), op(op), schedule(schedule), module(module) {}
+  LogicalResult emit();
+
+private:
+  LogicalResult checkSupported();
+  void loadTile(ImplicitLocOpBuilder &b, const TensorParam &param, Value head,
+                ArrayRef<Value> start, ArrayRef<Value> extent,
+                ArrayRef<int64_t> tile, int64_t rows, int64_t dim, Value smem);
+  SmallVector<Value> positionsOf(ImplicitLocOpBuilder &b, Value row,
+                                 ArrayRef<Value> start, ArrayRef<int64_t> tile);
+  Value allBelow(ImplicitLocOpBuilder &b, ArrayRef<Value> pos,
+                 ArrayRef<Value> extent);
+  SmallVector<Value> visitKeyTile(ImplicitLocOpBuilder &b, Value keyTile,
+                                  ValueRange state);
+  SmallVector<Value> processTile(ImplicitLocOpBuilder &b,
+                                 ArrayRef<Value> keyStart, Value needMask,
+                                 ValueRange state);
+  Value maskWord(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart);
+  void applyScoreRule(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart,
+                      SmallVector<Value> &s);
+  void storeOutput(ImplicitLocOpBuilder &b, ValueRange state);
+  /// Row (0..tileQ) and column (0..64) of element `e` (0..31) of this
+  /// thread's S fragments: n-tile e/4, row half (e%4)/2, column (e%2).
+  std::pair<Value, Value> elementCoords(ImplicitLocOpBuilder &b, Value e);
+
+  func::FuncOp func;
+  AttentionOp op;
+  ScheduleAttr schedule;
+  gpu::GPUModuleOp module;
+
+  Type elementType;
+  int64_t headDim = 0, valueDim = 0, tileQ = 0, warps = 0, threads = 0;
+  SmallVector<int64_t> tq, tk;
+  TensorParam q, k, v, out;
+  std::optional<TensorParam> lse;
+  SmallVector<TensorParam> inputs;
+  SmallVector<Value> placeholders;
+  IRMapping outer;
+  Value batch, head, kvHead, scaleLog2e, tid, warp, lane, g, t;
+  Value qSmem, kSmem, vSmem;
+  LaneOffsets lanes;
+  SmallVector<Value> queryStart, queryExtent, keyExtent;
+};
+
+LogicalResult KernelEmitter::checkSupported() {
+  if (!func.getBody().hasOneBlock())
+    return func.emitError("an attention function must have one block");
+  auto ret = dyn_cast<func::ReturnOp>(func.getBody().front().getTerminator());
+  if (!ret || ret.getOperands() != op.getResults())
+    return func.emitError("an attention function must return exactly the "
+                          "results of its attn.attention");
+  SmallVector<Value> expected{op.getQuery(), op.getKey(), op.getValue()};
+  llvm::append_range(expected, op.getInputs());
+  if (!llvm::equal(func.getArguments(), expected))
+    return func.emitError("an attention function must take q, k, v and the "
+                          "inputs, in that order, and pass them to its "
+                          "attn.attention");
+  elementType = op.getQuery().getType().getElementType();
+  if (!elementType.isF16() && !elementType.isBF16())
+    return op.emitOpError("not supported on cuda yet: q/k/v of ")
+           << elementType << " (the mma.sync kernel takes f16 or bf16)";
+  if (op.getKey().getType().getElementType() != elementType ||
+      op.getValue().getType().getElementType() != elementType)
+    return op.emitOpError("not supported on cuda yet: q, k and v of "
+                          "different element types");
+  headDim = op.getQuery().getType().getShape().back();
+  valueDim = op.getValue().getType().getShape().back();
+  if (headDim % 16 || valueDim % 16 || headDim > 256 || valueDim > 256)
+    return op.emitOpError("not supported on cuda yet: head dims must be "
+                          "multiples of 16 up to 256, got ")
+           << headDim << " and " << valueDim;
+  tq = llvm::to_vector(schedule.getTileQ());
+  tk = llvm::to_vector(schedule.getTileKv());
+  tileQ = schedule.getQueryTileVolume();
+  warps = tileQ / 16;
+  threads = warps * 32;
+  for (Value input : op.getInputs()) {
+    Type element = cast<RankedTensorType>(input.getType()).getElementType();
+    if (!element.isIntOrFloat())
+      return op.emitOpError("inputs must hold integers, floats or booleans");
+  }
+  return success();
+}
+
+SmallVector<Value> KernelEmitter::positionsOf(ImplicitLocOpBuilder &b, Value row,
+                                              ArrayRef<Value> start,
+                                              ArrayRef<int64_t> tile) {
+  SmallVector<Value> pos;
+  for (auto [s, o] : llvm::zip(start, boxOffsets(b, row, tile)))
+    pos.push_back(arith::AddIOp::create(b, s, o));
+  return pos;
+}
+
+Value KernelEmitter::allBelow(ImplicitLocOpBuilder &b, ArrayRef<Value> pos,
+                              ArrayRef<Value> extent) {
+  Value ok = arith::ConstantIntOp::create(b, true, 1);
+  for (auto [p, e] : llvm::zip(pos, extent))
+    ok = arith::AndIOp::create(
+        b, ok, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, p, e));
+  return ok;
+}
+
+void KernelEmitter::loadTile(ImplicitLocOpBuilder &b, const TensorParam &param,
+                             Value headIndex, ArrayRef<Value> start,
+                             ArrayRef<Value> extent, ArrayRef<int64_t> tile,
+                             int64_t rows, int64_t dim, Value smem) {
+  int64_t chunks = dim / 8;
+  int64_t rowBytes = (dim + kPad) * 2;
+  for (int64_t it = 0; it < rows * chunks / threads; ++it) {
+    Value id = arith::AddIOp::create(b, tid, idx(b, it * threads));
+    Value row = arith::DivUIOp::create(b, id, idx(b, chunks));
+    Value chunk = arith::RemUIOp::create(b, id, idx(b, chunks));
+    SmallVector<Value> pos = positionsOf(b, row, start, tile);
+    Value valid = allBelow(b, pos, extent);
+    SmallVector<Value> indices{batch, headIndex};
+    llvm::append_range(indices, pos);
+    Value offset = arith::AddIOp::create(
+        b, param.offsetOf(b, indices),
+        arith::MulIOp::create(b, chunk, idx(b, 8)));
+    // Out-of-range rows copy nothing; point them at the base all the same.
+    offset = arith::SelectOp::create(b, valid, offset, idx(b, 0));
+    Value dst = smemOffset(
+        b, smem,
+        arith::AddIOp::create(b, arith::MulIOp::create(b, row, idx(b, rowBytes)),
+                              arith::MulIOp::create(b, chunk, idx(b, 16))));
+    emitCopy16(b, dst, param.addressOf(b, offset), valid);
+  }
+}
+
+std::pair<Value, Value> KernelEmitter::elementCoords(ImplicitLocOpBuilder &b,
+                                                     Value e) {
+  Value nTile = arith::DivUIOp::create(b, e, idx(b, 4));
+  Value within = arith::RemUIOp::create(b, e, idx(b, 4));
+  Value half = arith::DivUIOp::create(b, within, idx(b, 2));
+  Value odd = arith::RemUIOp::create(b, within, idx(b, 2));
+  Value row = arith::AddIOp::create(
+      b, arith::AddIOp::create(b, arith::MulIOp::create(b, warp, idx(b, 16)), g),
+      arith::MulIOp::create(b, half, idx(b, 8)));
+  Value col = arith::AddIOp::create(
+      b, arith::AddIOp::create(b, arith::MulIOp::create(b, nTile, idx(b, 8)),
+                               arith::MulIOp::create(b, t, idx(b, 2))),
+      odd);
+  return {row, col};
+}
+
+Value KernelEmitter::maskWord(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart) {
+  Type i32 = b.getI32Type();
+  RegionContext context{outer, inputs, placeholders};
+  auto loop = scf::ForOp::create(
+      b, idx(b, 0), idx(b, 32), idx(b, 1),
+      ValueRange{arith::ConstantIntOp::create(b, i32, 0)},
+      [&](OpBuilder &nested, Location loc, Value e, ValueRange carried) {
+        ImplicitLocOpBuilder in(loc, nested);
+        auto [row, col] = elementCoords(in, e);
+        SmallVector<Value> qpos = positionsOf(in, row, queryStart, tq);
+        SmallVector<Value> kpos = positionsOf(in, col, keyStart, tk);
+        Value kept = allBelow(in, kpos, keyExtent);
+        if (op.hasMask()) {
+          kept = emitIfThenElse(
+              in, kept, in.getI1Type(),
+              [&](ImplicitLocOpBuilder &m) -> Value {
+                SmallVector<Value> coords{toI64(m, batch), toI64(m, head)};
+                for (Value p : qpos)
+                  coords.push_back(toI64(m, p));
+                for (Value p : kpos)
+                  coords.push_back(toI64(m, p));
+                return inlineAttnRegion(m, op.getMask(), coords, context);
+              },
+              [&](ImplicitLocOpBuilder &m) -> Value {
+                return arith::ConstantIntOp::create(m, false, 1);
+              });
+        }
+        Value bit = arith::ShLIOp::create(
+            in, arith::ExtUIOp::create(in, i32, kept),
+            arith::IndexCastOp::create(in, i32, e));
+        scf::YieldOp::create(in, ValueRange{arith::OrIOp::create(in, carried[0], bit)});
+      });
+  return loop.getResult(0);
+}
+
+void KernelEmitter::applyScoreRule(ImplicitLocOpBuilder &b,
+                                   ArrayRef<Value> keyStart,
+                                   SmallVector<Value> &s) {
+  RegionContext context{outer, inputs, placeholders};
+  Value minusInf = f32c(b, -INFINITY);
+  Value ln2 = f32c(b, M_LN2), log2e = f32c(b, M_LOG2E);
+  for (auto [e, value] : llvm::enumerate(s)) {
+    auto [row, col] = elementCoords(b, idx(b, e));
+    SmallVector<Value> args{arith::MulFOp::create(b, value, ln2),
+                            toI64(b, batch), toI64(b, head)};
+    for (Value p : positionsOf(b, row, queryStart, tq))
+      args.push_back(toI64(b, p));
+    for (Value p : positionsOf(b, col, keyStart, tk))
+      args.push_back(toI64(b, p));
+    Value rewritten = arith::MulFOp::create(
+        b, inlineAttnRegion(b, op.getScore(), args, context), log2e);
+    // Masked pairs stay masked; the rule itself may also yield -inf.
+    Value masked =
+        arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, value, minusInf);
+    value = arith::SelectOp::create(b, masked, minusInf, rewritten);
+  }
+}
+
+
+
+
+/// The kernel's loop state: running max and sum of the thread's two rows,
+/// then the O accumulators (valueDim / 8 n-tiles of 4 fp32).
+enum : int64_t { kMax0 = 0, kMax1 = 1, kSum0 = 2, kSum1 = 3, kAcc = 4 };
+
+
+LaneOffsets laneOffsets(ImplicitLocOpBuilder &b, Value lane, Value warp,
+                               int64_t headDim, int64_t valueDim) {
+  auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
+  auto mul = [&](Value x, int64_t y) -> Value {
+    return arith::MulIOp::create(b, x, c(y));
+  };
+  auto add = [&](Value x, Value y) -> Value {
+    return arith::AddIOp::create(b, x, y);
+  };
+  Value mod8 = arith::RemUIOp::create(b, lane, c(8));
+  Value mod16 = arith::RemUIOp::create(b, lane, c(16));
+  Value div16 = arith::DivUIOp::create(b, lane, c(16));
+  Value oct = arith::RemUIOp::create(b, arith::DivUIOp::create(b, lane, c(8)), c(2));
+  int64_t qRow = (headDim + kPad) * 2, vRow = (valueDim + kPad) * 2;
+  LaneOffsets o;
+  o.q = add(mul(add(mul(warp, 16), mod16), qRow), mul(div16, 16));
+  o.k = add(mul(add(mul(div16, 8), mod8), qRow), mul(oct, 16));
+  o.v = add(mul(add(mul(oct, 8), mod8), vRow), mul(div16, 16));
+  return o;
+}
+
+SmallVector<Value> KernelEmitter::processTile(ImplicitLocOpBuilder &b,
+                                              ArrayRef<Value> keyStart,
+                                              Value needMask,
+                                              ValueRange state) {
+  Type f32 = b.getF32Type();
+  int64_t kRow = (headDim + kPad) * 2, vRow = (valueDim + kPad) * 2;
+  // Every warp must be done with the previous tile's K and V.
+  gpu::BarrierOp::create(b);
+  loadTile(b, k, kvHead, keyStart, keyExtent, tk, kKeyTile, headDim, kSmem);
+  NVVM::CpAsyncCommitGroupOp::create(b);
+  loadTile(b, v, kvHead, keyStart, keyExtent, tk, kKeyTile, valueDim, vSmem);
+  NVVM::CpAsyncCommitGroupOp::create(b);
+  NVVM::CpAsyncWaitGroupOp::create(b, 1);
+  gpu::BarrierOp::create(b);
+
+  // S = Q·Kᵀ: 8 n-tiles of 8 keys, 4 fp32 each.
+  Value zero = f32c(b, 0.0);
+  SmallVector<Value> s(32, zero);
+  for (int64_t kk = 0; kk < headDim / 16; ++kk) {
+    SmallVector<Value, 4> a = emitLdMatrixX4(
+        b, smemOffset(b, qSmem, arith::AddIOp::create(b, lanes.q, idx(b, kk * 32))),
+        false);
+    for (int64_t j = 0; j < 8; j += 2) {
+      Value at = arith::AddIOp::create(b, lanes.k,
+                                       idx(b, j * 8 * kRow + kk * 32));
+      SmallVector<Value, 4> r = emitLdMatrixX4(b, smemOffset(b, kSmem, at), false);
+      for (int64_t h = 0; h < 2; ++h) {
+        SmallVector<Value, 4> d = emitMma16816(
+            b, elementType, a, {r[2 * h], r[2 * h + 1]},
+            ArrayRef<Value>(s).slice((j + h) * 4, 4));
+        for (int64_t e = 0; e < 4; ++e)
+          s[(j + h) * 4 + e] = d[e];
+      }
+    }
+  }
+  for (Value &x : s)
+    x = arith::MulFOp::create(b, x, scaleLog2e);
+
+  Value minusInf = f32c(b, -INFINITY);
+  SmallVector<Type> sTypes(32, f32);
+  s = ifThenElseN(
+      b, needMask, sTypes,
+      [&](ImplicitLocOpBuilder &in) {
+        Value word = maskWord(in, keyStart);
+        SmallVector<Value> masked;
+        Type i32 = in.getI32Type();
+        for (auto [e, x] : llvm::enumerate(s)) {
+          Value bit = arith::AndIOp::create(
+              in, arith::ShRUIOp::create(in, word,
+                                         arith::ConstantIntOp::create(in, i32, e)),
+              arith::ConstantIntOp::create(in, i32, 1));
+          Value keep = arith::CmpIOp::create(
+              in, arith::CmpIPredicate::ne, bit,
+              arith::ConstantIntOp::create(in, i32, 0));
+          masked.push_back(arith::SelectOp::create(in, keep, x, minusInf));
+        }
+        return masked;
+      },
+      [&](ImplicitLocOpBuilder &) { return s; });
+  if (op.hasScore())
+    applyScoreRule(b, keyStart, s);
+
+  // Online softmax on the thread's two rows (r = 0: row g, r = 1: row g + 8).
+  SmallVector<Value> next(state.begin(), state.end());
+  Value ref[2], correction[2];
+  for (int64_t r = 0; r < 2; ++r) {
+    Value tileMax = minusInf;
+    for (int64_t j = 0; j < 8; ++j)
+      for (int64_t c = 0; c < 2; ++c)
+        tileMax = arith::MaximumFOp::create(b, tileMax, s[j * 4 + 2 * r + c]);
+    tileMax = emitQuadReduce(b, tileMax, /*isMax=*/true);
+    Value oldMax = state[kMax0 + r];
+    Value newMax = arith::MaximumFOp::create(b, oldMax, tileMax);
+    // A row with nothing kept so far subtracts 0: exp2(-inf) stays 0, no NaN.
+    Value empty =
+        arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, newMax, minusInf);
+    ref[r] = arith::SelectOp::create(b, empty, zero, newMax);
+    correction[r] = emitFastExp2(b, arith::SubFOp::create(b, oldMax, ref[r]));
+    next[kMax0 + r] = newMax;
+  }
+  Value rowSum[2] = {zero, zero};
+  for (int64_t e = 0; e < 32; ++e) {
+    int64_t r = (e % 4) / 2;
+    s[e] = emitFastExp2(b, arith::SubFOp::create(b, s[e], ref[r]));
+    rowSum[r] = arith::AddFOp::create(b, rowSum[r], s[e]);
+  }
+  for (int64_t r = 0; r < 2; ++r)
+    next[kSum0 + r] = arith::AddFOp::create(
+        b, arith::MulFOp::create(b, state[kSum0 + r], correction[r]), rowSum[r]);
+  int64_t accCount = valueDim / 8 * 4;
+  for (int64_t e = 0; e < accCount; ++e)
+    next[kAcc + e] =
+        arith::MulFOp::create(b, state[kAcc + e], correction[(e % 4) / 2]);
+
+  // O += P·V with P's A fragments taken straight from the S accumulators.
+  NVVM::CpAsyncWaitGroupOp::create(b, 0);
+  gpu::BarrierOp::create(b);
+  for (int64_t kk = 0; kk < kKeyTile / 16; ++kk) {
+    auto p = [&](int64_t tile, int64_t e) { return s[(2 * kk + tile) * 4 + e]; };
+    SmallVector<Value> a{emitPack(b, elementType, p(0, 0), p(0, 1)),
+                         emitPack(b, elementType, p(0, 2), p(0, 3)),
+                         emitPack(b, elementType, p(1, 0), p(1, 1)),
+                         emitPack(b, elementType, p(1, 2), p(1, 3))};
+    for (int64_t n = 0; n < valueDim / 8; n += 2) {
+      Value at = arith::AddIOp::create(b, lanes.v,
+                                       idx(b, kk * 16 * vRow + n * 16));
+      SmallVector<Value, 4> r = emitLdMatrixX4(b, smemOffset(b, vSmem, at), true);
+      for (int64_t h = 0; h < 2; ++h) {
+        int64_t base = kAcc + (n + h) * 4;
+        SmallVector<Value, 4> d =
+            emitMma16816(b, elementType, a, {r[2 * h], r[2 * h + 1]},
+                         ArrayRef<Value>(next).slice(base, 4));
+        for (int64_t e = 0; e < 4; ++e)
+          next[base + e] = d[e];
+      }
+    }
+  }
+  return next;
+}
+
+SmallVector<Value> KernelEmitter::visitKeyTile(ImplicitLocOpBuilder &b,
+                                               Value keyTile, ValueRange state) {
+  SmallVector<Value> keyCounts;
+  for (auto [extent, tile] : llvm::zip(keyExtent, tk))
+    keyCounts.push_back(arith::CeilDivUIOp::create(b, extent, idx(b, tile)));
+  SmallVector<Value> keyStart;
+  Value ragged = arith::ConstantIntOp::create(b, false, 1);
+  SmallVector<Interval> boxes{{toI64(b, batch), toI64(b, batch)},
+                              {toI64(b, head), toI64(b, head)}};
+  SmallVector<Interval> keyBoxes;
+  for (auto [axis, coord] :
+       llvm::enumerate(gridCoordinates(b, keyTile, keyCounts))) {
+    Value start = arith::MulIOp::create(b, coord, idx(b, tk[axis]));
+    keyStart.push_back(start);
+    Value end = arith::AddIOp::create(b, start, idx(b, tk[axis]));
+    ragged = arith::OrIOp::create(
+        b, ragged,
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, end, keyExtent[axis]));
+    Value last = arith::SubIOp::create(
+        b, arith::MinUIOp::create(b, end, keyExtent[axis]), idx(b, 1));
+    keyBoxes.push_back({toI64(b, start), toI64(b, last)});
+  }
+  for (auto [axis, start] : llvm::enumerate(queryStart)) {
+    Value end = arith::AddIOp::create(b, start, idx(b, tq[axis]));
+    Value last = arith::SubIOp::create(
+        b, arith::MinUIOp::create(b, end, queryExtent[axis]), idx(b, 1));
+    boxes.push_back({toI64(b, start), toI64(b, last)});
+  }
+  llvm::append_range(boxes, keyBoxes);
+  Value mayKeep = arith::ConstantIntOp::create(b, true, 1);
+  Value mayDrop = arith::ConstantIntOp::create(b, false, 1);
+  if (op.hasMask()) {
+    MaybeBool cls =
+        emitMaskClassification(b, b.getLoc(), op.getMask(), boxes, outer);
+    mayKeep = cls.mayBeTrue;
+    mayDrop = cls.mayBeFalse;
+  }
+  // The classification depends only on tile indices and sizes, so the whole
+  // CTA takes the same branch and the barriers inside are safe.
+  Value needMask = arith::OrIOp::create(b, mayDrop, ragged);
+  return ifThenElseN(
+      b, mayKeep, state.getTypes(),
+      [&](ImplicitLocOpBuilder &in) {
+        return processTile(in, keyStart, needMask, state);
+      },
+      [&](ImplicitLocOpBuilder &) {
+        return SmallVector<Value>(state.begin(), state.end());
+      });
+}
+
+void KernelEmitter::storeOutput(ImplicitLocOpBuilder &b, ValueRange state) {
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  Value zero = f32c(b, 0.0);
+  for (int64_t r = 0; r < 2; ++r) {
+    Value sum = emitQuadReduce(b, state[kSum0 + r], /*isMax=*/false);
+    Value row = arith::AddIOp::create(
+        b, arith::AddIOp::create(b, arith::MulIOp::create(b, warp, idx(b, 16)), g),
+        idx(b, 8 * r));
+    SmallVector<Value> pos = positionsOf(b, row, queryStart, tq);
+    auto ifOp = scf::IfOp::create(b, allBelow(b, pos, queryExtent), false);
+    ImplicitLocOpBuilder in =
+        ImplicitLocOpBuilder::atBlockBegin(b.getLoc(), ifOp.thenBlock());
+    SmallVector<Value> indices{batch, head};
+    llvm::append_range(indices, pos);
+    Value kept = arith::CmpFOp::create(in, arith::CmpFPredicate::OGT, sum, zero);
+    // A fully masked row gives 0 and lse -inf, never NaN.
+    Value inverse = arith::SelectOp::create(
+        in, kept, arith::DivFOp::create(in, f32c(in, 1.0), sum), zero);
+    Value base = arith::AddIOp::create(in, out.offsetOf(in, indices),
+                                       arith::MulIOp::create(in, t, idx(in, 2)));
+    for (int64_t n = 0; n < valueDim / 8; ++n) {
+      Value lo = arith::MulFOp::create(in, state[kAcc + n * 4 + 2 * r], inverse);
+      Value hi =
+          arith::MulFOp::create(in, state[kAcc + n * 4 + 2 * r + 1], inverse);
+      Value address =
+          out.addressOf(in, arith::AddIOp::create(in, base, idx(in, n * 8)));
+      if (out.elementType == f32) {
+        LLVM::StoreOp::create(in, lo, address, 4);
+        Value next = LLVM::GEPOp::create(in, address.getType(), f32, address,
+                                         ArrayRef<LLVM::GEPArg>{1});
+        LLVM::StoreOp::create(in, hi, next, 4);
+      } else {
+        LLVM::StoreOp::create(in, emitPack(in, out.elementType, lo, hi),
+                              address, 4);
+      }
+    }
+    if (lse) {
+      Value isFirst = arith::CmpIOp::create(in, arith::CmpIPredicate::eq, t,
+                                            idx(in, 0));
+      auto first = scf::IfOp::create(in, isFirst, false);
+      ImplicitLocOpBuilder w =
+          ImplicitLocOpBuilder::atBlockBegin(in.getLoc(), first.thenBlock());
+      Value value = arith::AddFOp::create(
+          w, arith::MulFOp::create(w, state[kMax0 + r], f32c(w, M_LN2)),
+          math::LogOp::create(w, arith::SelectOp::create(w, kept, sum,
+                                                         f32c(w, 1.0))));
+      value = arith::SelectOp::create(w, kept, value, f32c(w, -INFINITY));
+      lse->store(w, value, lse->addressOf(w, lse->offsetOf(w, indices)));
+    }
+    (void)i32;
+  }
+}
+
+LogicalResult KernelEmitter::emit() {
+  if (failed(checkSupported()))
+    return failure();
+  MLIRContext *ctx = func.getContext();
+  auto ptrType = LLVM::LLVMPointerType::get(ctx);
+  Type i64 = IntegerType::get(ctx, 64);
+  SmallVector<RankedTensorType> types;
+  for (Type type : func.getArgumentTypes())
+    types.push_back(cast<RankedTensorType>(type));
+  for (Type type : func.getResultTypes())
+    types.push_back(cast<RankedTensorType>(type));
+  SmallVector<Type> argTypes(types.size(), ptrType);
+  for (RankedTensorType type : types)
+    argTypes.append(2 * type.getRank(), i64);
+
+  OpBuilder top = OpBuilder::atBlockEnd(module.getBody());
+  // Dynamic shared memory (`extern __shared__`), as gpu.dynamic_shared_memory
+  // lowers it; one per module.
+  StringRef smemName = "__attn_dynamic_smem";
+  if (!module.lookupSymbol(smemName))
+    LLVM::GlobalOp::create(top, func.getLoc(),
+                           LLVM::LLVMArrayType::get(top.getI8Type(), 0),
+                           /*isConstant=*/false, LLVM::Linkage::External,
+                           smemName, Attribute(), /*alignment=*/16,
+                           /*addrSpace=*/3);
+  auto kernel = gpu::GPUFuncOp::create(top, func.getLoc(), func.getName(),
+                                       FunctionType::get(ctx, argTypes, {}));
+  kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
+  kernel.setKnownBlockSizeAttr(
+      DenseI32ArrayAttr::get(ctx, {static_cast<int32_t>(threads), 1, 1}));
+  kernel->setAttr("attn.schedule", schedule);
+  Block &entry = kernel.getBody().front();
+  ImplicitLocOpBuilder b = ImplicitLocOpBuilder::atBlockEnd(func.getLoc(), &entry);
+
+  // Parameters: data pointers, then each tensor's sizes and strides.
+  SmallVector<TensorParam> params(types.size());
+  unsigned next = types.size();
+  for (auto [i, type] : llvm::enumerate(types)) {
+    params[i].data = entry.getArgument(i);
+    params[i].elementType = type.getElementType().isInteger(1)
+                                ? b.getI8Type()
+                                : type.getElementType();
+  }
+  for (auto [param, type] : llvm::zip(params, types)) {
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      param.sizes.push_back(arith::IndexCastOp::create(
+          b, b.getIndexType(), entry.getArgument(next++)));
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      param.strides.push_back(arith::IndexCastOp::create(
+          b, b.getIndexType(), entry.getArgument(next++)));
+  }
+  q = params[0];
+  k = params[1];
+  v = params[2];
+  unsigned numInputs = op.getInputs().size();
+  inputs.assign(params.begin() + 3, params.begin() + 3 + numInputs);
+  out = params[3 + numInputs];
+  if (op.getLse())
+    lse = params[4 + numInputs];
+  for (auto [input, type] : llvm::zip(inputs, op.getInputs().getTypes()))
+    placeholders.push_back(
+        UnrealizedConversionCastOp::create(b, TypeRange{type}, input.data)
+            .getResult(0));
+  SmallVector<const TensorParam *> byArg{&q, &k, &v};
+  for (TensorParam &input : inputs)
+    byArg.push_back(&input);
+  auto fail = [&]() {
+    kernel.erase();
+    return failure();
+  };
+  if (failed(mapValuesAbove(b, func, op, byArg, outer)))
+    return fail();
+
+  Value queryTile = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  head = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+  batch = gpu::BlockIdOp::create(b, gpu::Dimension::z);
+  tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  warp = arith::DivUIOp::create(b, tid, idx(b, 32));
+  lane = arith::RemUIOp::create(b, tid, idx(b, 32));
+  g = arith::DivUIOp::create(b, lane, idx(b, 4));
+  t = arith::RemUIOp::create(b, lane, idx(b, 4));
+  // q head h reads kv head h / (H / G).
+  Value groupSize = arith::DivUIOp::create(b, q.sizes[1], k.sizes[1]);
+  kvHead = arith::DivUIOp::create(b, head, groupSize);
+  Value scale = op.getScale() ? outer.lookupOrDefault(op.getScale())
+                              : f32c(b, 1.0 / std::sqrt(double(headDim)));
+  scaleLog2e = arith::MulFOp::create(b, scale, f32c(b, M_LOG2E));
+  unsigned numAxes = op.getNumTokenAxes();
+  for (unsigned axis = 0; axis < numAxes; ++axis) {
+    queryExtent.push_back(q.sizes[2 + axis]);
+    keyExtent.push_back(k.sizes[2 + axis]);
+  }
+  SmallVector<Value> queryCounts;
+  for (auto [extent, tile] : llvm::zip(queryExtent, tq))
+    queryCounts.push_back(arith::CeilDivUIOp::create(b, extent, idx(b, tile)));
+  for (auto [axis, coord] :
+       llvm::enumerate(gridCoordinates(b, queryTile, queryCounts)))
+    queryStart.push_back(arith::MulIOp::create(b, coord, idx(b, tq[axis])));
+
+  // Shared memory: Q tile, K tile, V tile, rows padded by 16 bytes.
+  Value smem = LLVM::AddressOfOp::create(
+      b, LLVM::LLVMPointerType::get(ctx, 3), smemName);
+  int64_t qBytes = tileQ * (headDim + kPad) * 2;
+  int64_t kBytes = kKeyTile * (headDim + kPad) * 2;
+  qSmem = smem;
+  kSmem = smemOffset(b, smem, idx(b, qBytes));
+  vSmem = smemOffset(b, smem, idx(b, qBytes + kBytes));
+  int64_t smemBytes =
+      qBytes + kBytes + kKeyTile * (valueDim + kPad) * 2;
+  kernel->setAttr("attn.dynamic_shared_memory", b.getI64IntegerAttr(smemBytes));
+  lanes = laneOffsets(b, lane, warp, headDim, valueDim);
+
+  loadTile(b, q, head, queryStart, queryExtent, tq, tileQ, headDim, qSmem);
+  NVVM::CpAsyncCommitGroupOp::create(b);
+  NVVM::CpAsyncWaitGroupOp::create(b, 0);
+  gpu::BarrierOp::create(b);
+
+  Type f32 = b.getF32Type();
+  SmallVector<Value> init{f32c(b, -INFINITY), f32c(b, -INFINITY),
+                          f32c(b, 0.0), f32c(b, 0.0)};
+  init.append(valueDim / 8 * 4, f32c(b, 0.0));
+  (void)f32;
+  Value numKeyTiles = idx(b, 1);
+  for (auto [extent, tile] : llvm::zip(keyExtent, tk))
+    numKeyTiles = arith::MulIOp::create(
+        b, numKeyTiles, arith::CeilDivUIOp::create(b, extent, idx(b, tile)));
+  auto loop = scf::ForOp::create(
+      b, idx(b, 0), numKeyTiles, idx(b, 1), init,
+      [&](OpBuilder &nested, Location loc, Value tile, ValueRange state) {
+        ImplicitLocOpBuilder in(loc, nested);
+        scf::YieldOp::create(in, visitKeyTile(in, tile, state));
+      });
+  storeOutput(b, loop.getResults());
+  gpu::ReturnOp::create(b);
+
+  for (Value placeholder : placeholders) {
+    if (!placeholder.use_empty())
+      return op.emitOpError("not supported on cuda yet: an input tensor used "
+                            "other than by tensor.extract / tensor.dim"),
+             fail();
+    placeholder.getDefiningOp()->erase();
+  }
+  func.erase();
+  return success();
+}
+
+struct ConvertAttnToNVVMPass
+    : mlir::attn::impl::ConvertAttnToNVVMPassBase<ConvertAttnToNVVMPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    ModuleOp moduleOp = getOperation();
+    SmallVector<std::pair<func::FuncOp, AttentionOp>> work;
+    bool failedWalk = false;
+    moduleOp.walk([&](func::FuncOp func) {
+      SmallVector<AttentionOp> ops;
+      func.walk([&](AttentionOp op) { ops.push_back(op); });
+      bool other = false;
+      func.walk([&](Operation *o) {
+        if (isa<AttnDialect>(o->getDialect()) &&
+            !isa<AttentionOp, NeighborhoodOp, YieldOp>(o))
+          other = true;
+      });
+      if (other) {
+        func.emitError("not supported on cuda yet: only softmax attention "
+                       "(attn.attention) has a CUDA kernel; linear attention "
+                       "and cascades run on the cpu target");
+        failedWalk = true;
+        return;
+      }
+      if (ops.empty())
+        return;
+      if (ops.size() > 1) {
+        func.emitError("a kernel function holds one attn.attention");
+        failedWalk = true;
+        return;
+      }
+      work.push_back({func, ops.front()});
+    });
+    if (failedWalk)
+      return signalPassFailure();
+    if (work.empty())
+      return;
+    OpBuilder b = OpBuilder::atBlockEnd(moduleOp.getBody());
+    auto module = gpu::GPUModuleOp::create(b, moduleOp.getLoc(), moduleName);
+    moduleOp->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                      b.getUnitAttr());
+    for (auto [func, op] : work) {
+      ScheduleAttr schedule = normalizeSchedule(op, op.getScheduleAttr());
+      if (failed(KernelEmitter(func, op, schedule, module).emit()))
+        return signalPassFailure();
+    }
+  }
+};
+
+} // namespace

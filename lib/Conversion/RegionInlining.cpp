@@ -1,0 +1,197 @@
+//===- RegionInlining.cpp - shared pieces of the attn kernel emitters -----===//
+
+#include "attn/Conversion/RegionInlining.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+
+Value mlir::attn::emitIfThenElse(
+    ImplicitLocOpBuilder &b, Value cond, Type type,
+    function_ref<Value(ImplicitLocOpBuilder &)> then,
+    function_ref<Value(ImplicitLocOpBuilder &)> otherwise) {
+  auto ifOp = scf::IfOp::create(b, TypeRange{type}, cond, /*withElse=*/true);
+  ImplicitLocOpBuilder thenB =
+      ImplicitLocOpBuilder::atBlockEnd(b.getLoc(), ifOp.thenBlock());
+  scf::YieldOp::create(thenB, then(thenB));
+  ImplicitLocOpBuilder elseB =
+      ImplicitLocOpBuilder::atBlockEnd(b.getLoc(), ifOp.elseBlock());
+  scf::YieldOp::create(elseB, otherwise(elseB));
+  return ifOp.getResult(0);
+}
+
+static Value idx(ImplicitLocOpBuilder &b, int64_t v) {
+  return arith::ConstantIndexOp::create(b, v);
+}
+
+SmallVector<Value> mlir::attn::boxOffsets(ImplicitLocOpBuilder &b, Value linear,
+                                          ArrayRef<int64_t> tile) {
+  SmallVector<Value> offsets(tile.size());
+  int64_t inner = 1;
+  for (int64_t axis = tile.size() - 1; axis >= 0; --axis) {
+    Value q = arith::DivUIOp::create(b, linear, idx(b, inner));
+    offsets[axis] = arith::RemUIOp::create(b, q, idx(b, tile[axis]));
+    inner *= tile[axis];
+  }
+  return offsets;
+}
+
+SmallVector<Value> mlir::attn::gridCoordinates(ImplicitLocOpBuilder &b,
+                                               Value linear,
+                                               ArrayRef<Value> counts) {
+  SmallVector<Value> coords(counts.size());
+  Value inner = idx(b, 1);
+  for (int64_t axis = counts.size() - 1; axis >= 0; --axis) {
+    Value q = arith::DivUIOp::create(b, linear, inner);
+    coords[axis] = arith::RemUIOp::create(b, q, counts[axis]);
+    inner = arith::MulIOp::create(b, inner, counts[axis]);
+  }
+  return coords;
+}
+
+Value mlir::attn::expandNeighborhood(ImplicitLocOpBuilder &b, Value i, Value j,
+                                     Value n, Value size, Value dilation,
+                                     bool causal) {
+  using P = arith::CmpIPredicate;
+  auto c = [&](int64_t v) -> Value {
+    return arith::ConstantIntOp::create(b, b.getI64Type(), v);
+  };
+  auto cmp = [&](P p, Value x, Value y) -> Value {
+    return arith::CmpIOp::create(b, p, x, y);
+  };
+  auto and_ = [&](Value x, Value y) -> Value {
+    return arith::AndIOp::create(b, x, y);
+  };
+  Value zero = c(0), one = c(1);
+  Value d = arith::MaxSIOp::create(b, dilation, one);
+  Value ok = and_(and_(cmp(P::sge, i, zero), cmp(P::sge, j, zero)),
+                  and_(cmp(P::slt, i, n), cmp(P::slt, j, n)));
+  ok = and_(ok, and_(cmp(P::sgt, size, zero), cmp(P::sgt, dilation, zero)));
+  Value r = arith::RemSIOp::create(b, i, d);
+  ok = and_(ok, cmp(P::eq, arith::RemSIOp::create(b, j, d), r));
+  Value g = arith::DivSIOp::create(b, i, d);
+  Value gk = arith::DivSIOp::create(b, j, d);
+  if (causal) {
+    Value lo = arith::MaxSIOp::create(
+        b, arith::AddIOp::create(b, arith::SubIOp::create(b, g, size), one),
+        zero);
+    return and_(ok, and_(cmp(P::sle, lo, gk), cmp(P::sle, gk, g)));
+  }
+  Value classLength = arith::DivSIOp::create(
+      b,
+      arith::AddIOp::create(b, arith::SubIOp::create(b, n, r),
+                            arith::SubIOp::create(b, d, one)),
+      d);
+  ok = and_(ok, cmp(P::sle, size, classLength));
+  Value half = arith::DivSIOp::create(b, size, c(2));
+  Value start = arith::MaxSIOp::create(
+      b,
+      arith::MinSIOp::create(b, arith::SubIOp::create(b, g, half),
+                             arith::SubIOp::create(b, classLength, size)),
+      zero);
+  return and_(ok, and_(cmp(P::sle, start, gk),
+                       cmp(P::slt, gk, arith::AddIOp::create(b, start, size))));
+}
+
+LogicalResult mlir::attn::mapValuesAbove(ImplicitLocOpBuilder &b,
+                                         func::FuncOp func, AttentionOp op,
+                                         ArrayRef<const TensorParam *> byArg,
+                                         IRMapping &outer) {
+  for (Operation &o : func.getBody().front()) {
+    if (&o == op.getOperation())
+      break;
+    if (auto dim = dyn_cast<tensor::DimOp>(o)) {
+      auto arg = dyn_cast<BlockArgument>(dim.getSource());
+      std::optional<int64_t> index = dim.getConstantIndex();
+      if (!arg || !index || arg.getArgNumber() >= byArg.size() ||
+          *index >= static_cast<int64_t>(byArg[arg.getArgNumber()]->sizes.size()))
+        return dim.emitError("only tensor.dim of an argument at a constant "
+                             "index is supported before attn.attention");
+      outer.map(dim.getResult(), byArg[arg.getArgNumber()]->sizes[*index]);
+      continue;
+    }
+    auto isTensor = [](Type t) { return isa<TensorType>(t); };
+    if (llvm::any_of(o.getOperandTypes(), isTensor) ||
+        llvm::any_of(o.getResultTypes(), isTensor) || o.getNumRegions())
+      return o.emitError("unsupported op before attn.attention in a kernel");
+    b.clone(o, outer);
+  }
+  return success();
+}
+
+/// Rewrites what a kernel cannot keep from a cloned op: reads of input
+/// tensors, their sizes, and neighborhood ops. Records replaced values.
+static void lowerClonedOp(Operation *cloned, const RegionContext &context,
+                          DenseMap<Value, Value> &replaced) {
+  SmallVector<Operation *> worklist;
+  cloned->walk([&](Operation *nested) { worklist.push_back(nested); });
+  for (Operation *o : worklist) {
+    ImplicitLocOpBuilder at(o->getLoc(), o);
+    if (auto extract = dyn_cast<tensor::ExtractOp>(o)) {
+      auto it = llvm::find(context.placeholders, extract.getTensor());
+      if (it == context.placeholders.end())
+        continue;
+      const TensorParam &input =
+          context.inputs[it - context.placeholders.begin()];
+      SmallVector<Value> indices(extract.getIndices());
+      Type resultType = extract.getType();
+      // Kernels never read out of bounds: such a read is false / 0.
+      Value value = emitIfThenElse(
+          at, input.inBounds(at, indices), resultType,
+          [&](ImplicitLocOpBuilder &in) -> Value {
+            Value address = input.addressOf(in, input.offsetOf(in, indices));
+            Value loaded = input.load(in, input.elementType, address);
+            if (resultType.isInteger(1))
+              return arith::CmpIOp::create(
+                  in, arith::CmpIPredicate::ne, loaded,
+                  arith::ConstantIntOp::create(in, input.elementType, 0));
+            return loaded;
+          },
+          [&](ImplicitLocOpBuilder &in) -> Value {
+            return arith::ConstantOp::create(in, in.getZeroAttr(resultType));
+          });
+      replaced[extract.getResult()] = value;
+      extract.replaceAllUsesWith(value);
+      extract.erase();
+    } else if (auto dim = dyn_cast<tensor::DimOp>(o)) {
+      auto it = llvm::find(context.placeholders, dim.getSource());
+      std::optional<int64_t> index = dim.getConstantIndex();
+      if (it == context.placeholders.end() || !index)
+        continue;
+      Value size = context.inputs[it - context.placeholders.begin()].sizes[*index];
+      replaced[dim.getResult()] = size;
+      dim.replaceAllUsesWith(size);
+      dim.erase();
+    } else if (auto nb = dyn_cast<NeighborhoodOp>(o)) {
+      Value expanded = expandNeighborhood(at, nb.getQuery(), nb.getKey(),
+                                          nb.getExtent(), nb.getSize(),
+                                          nb.getDilation(), nb.getCausal());
+      replaced[nb.getResult()] = expanded;
+      nb.replaceAllUsesWith(expanded);
+      nb.erase();
+    }
+  }
+}
+
+Value mlir::attn::inlineAttnRegion(ImplicitLocOpBuilder &b, Region &region,
+                                   ValueRange leading,
+                                   const RegionContext &context) {
+  IRMapping mapping = context.outer;
+  Block &block = region.front();
+  for (auto [arg, value] : llvm::zip(block.getArguments(), leading))
+    mapping.map(arg, value);
+  for (auto [offset, placeholder] : llvm::enumerate(context.placeholders))
+    mapping.map(block.getArgument(leading.size() + offset), placeholder);
+  SmallVector<Operation *> cloned;
+  for (Operation &o : block.without_terminator())
+    cloned.push_back(b.clone(o, mapping));
+  Value result = mapping.lookupOrDefault(
+      cast<YieldOp>(block.getTerminator()).getValues()[0]);
+  DenseMap<Value, Value> replaced;
+  for (Operation *o : cloned)
+    lowerClonedOp(o, context, replaced);
+  return replaced.lookup(result) ? replaced.lookup(result) : result;
+}
