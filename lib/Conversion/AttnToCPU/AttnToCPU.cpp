@@ -100,7 +100,11 @@ private:
   void loadQueryTile(ImplicitLocOpBuilder &b);
   void visitKeyTile(ImplicitLocOpBuilder &b, Value keyTile);
   Value evaluateMask(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart);
-  void loadKeyValueTile(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart);
+  void computeKeyRows(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart);
+  /// The f32 value of K or V at element offset `rowOffset + column`.
+  Value loadKeyElement(ImplicitLocOpBuilder &b, Value rowOffset, int64_t column);
+  Value loadValueVector(ImplicitLocOpBuilder &b, Value rowOffset,
+                        int64_t column);
   void computeScores(ImplicitLocOpBuilder &b);
   void applyKeep(ImplicitLocOpBuilder &b);
   void applyScoreRule(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart);
@@ -125,8 +129,11 @@ private:
 
   unsigned numAxes = 0;
   int64_t headDim = 0, valueDim = 0, lanes = 1, tileQ = 0, tileK = 0;
+  /// Vector width over query rows (scores are kept transposed, [key][query],
+  /// so the softmax runs across queries without horizontal reductions).
+  int64_t rowLanes = 1;
   SmallVector<int64_t> tq, tk;
-  VectorType f32Vec;
+  VectorType f32Vec, rowVec;
 
   TensorParam q, k, v, out;
   std::optional<TensorParam> lse;
@@ -135,7 +142,10 @@ private:
 
   Value batch, head, kvHead, scaleLog2e;
   SmallVector<Value> queryStart, queryExtent, keyExtent;
-  Value qs, kt, vs, scores, keep, rowMax, rowSum, acc;
+  /// Stack buffers: Q transposed and scaled [d][query], scores and keep
+  /// flags [key][query], running max / sum / correction per query, the
+  /// numerator [query][dv], and the element offsets of the tile's K and V rows.
+  Value qt, scores, keep, rowMax, rowSum, correction, acc, keyRows, valueRows;
 };
 
 LogicalResult AttentionKernelEmitter::checkSupported() {
@@ -161,8 +171,10 @@ LogicalResult AttentionKernelEmitter::checkSupported() {
   tileK = schedule.getKeyTileVolume();
   if (schedule.getNumTokenAxes() != numAxes)
     return op.emitOpError("schedule does not match the token axes");
-  lanes = chooseLanes({headDim, valueDim, tileK});
+  lanes = chooseLanes({headDim, valueDim});
+  rowLanes = chooseLanes({tileQ});
   f32Vec = VectorType::get({lanes}, Float32Type::get(op.getContext()));
+  rowVec = VectorType::get({rowLanes}, Float32Type::get(op.getContext()));
   for (Value input : op.getInputs()) {
     Type element = cast<RankedTensorType>(input.getType()).getElementType();
     if (!element.isIntOrFloat())
@@ -184,14 +196,15 @@ void AttentionKernelEmitter::allocateBuffers(ImplicitLocOpBuilder &b) {
     return memref::AllocaOp::create(b, MemRefType::get(shape, element),
                                     b.getI64IntegerAttr(64));
   };
-  qs = allocate({tileQ, headDim}, f32);
-  kt = allocate({headDim, tileK}, f32);
-  vs = allocate({tileK, valueDim}, f32);
-  scores = allocate({tileQ, tileK}, f32);
-  keep = allocate({tileQ, tileK}, b.getI8Type());
+  qt = allocate({headDim, tileQ}, f32);
+  scores = allocate({tileK, tileQ}, f32);
+  keep = allocate({tileK, tileQ}, b.getI8Type());
   rowMax = allocate({tileQ}, f32);
   rowSum = allocate({tileQ}, f32);
+  correction = allocate({tileQ}, f32);
   acc = allocate({tileQ, valueDim}, f32);
+  keyRows = allocate({tileK}, b.getIndexType());
+  valueRows = allocate({tileK}, b.getIndexType());
 }
 
 SmallVector<Value> AttentionKernelEmitter::queryPositions(
@@ -225,6 +238,8 @@ void AttentionKernelEmitter::loadQueryTile(ImplicitLocOpBuilder &b) {
   auto elementVec = VectorType::get({lanes}, q.elementType);
   Value zeroVec = floatConstant(b, f32Vec, 0.0);
   Value scaleVec = vector::BroadcastOp::create(b, f32Vec, scaleLog2e);
+  // Q is stored transposed ([d][query]) once per query tile, so the score
+  // product broadcasts K elements against contiguous query vectors.
   forEach(b, idx(b, 0), idx(b, tileQ), 1, [&](ImplicitLocOpBuilder &b, Value r) {
     SmallVector<Value> pos = queryPositions(b, r);
     Value valid = allBelow(b, pos, queryExtent);
@@ -236,14 +251,15 @@ void AttentionKernelEmitter::loadQueryTile(ImplicitLocOpBuilder &b) {
           [&](ImplicitLocOpBuilder &in) -> Value {
             Value base = arith::AddIOp::create(in, q.offsetOf(in, indices),
                                                idx(in, chunk * lanes));
-            Value loaded =
-                q.load(in, elementVec, q.addressOf(in, base));
+            Value loaded = q.load(in, elementVec, q.addressOf(in, base));
             if (q.elementType != f32)
               loaded = arith::ExtFOp::create(in, f32Vec, loaded);
             return arith::MulFOp::create(in, loaded, scaleVec);
           },
           [&](ImplicitLocOpBuilder &) { return zeroVec; });
-      vector::StoreOp::create(b, row, qs, ValueRange{r, idx(b, chunk * lanes)});
+      for (int64_t lane = 0; lane < lanes; ++lane)
+        memref::StoreOp::create(b, vector::ExtractOp::create(b, row, lane), qt,
+                                ValueRange{idx(b, chunk * lanes + lane), r});
     }
   });
 }
@@ -252,14 +268,13 @@ Value AttentionKernelEmitter::evaluateMask(ImplicitLocOpBuilder &b,
                                           ArrayRef<Value> keyStart) {
   Value zero = idx(b, 0);
   Value count = forEachCarry(
-      b, zero, idx(b, tileQ), 1, ValueRange{zero},
-      [&](ImplicitLocOpBuilder &b, Value r, ValueRange carried) {
-        SmallVector<Value> qpos = queryPositions(b, r);
+      b, zero, idx(b, tileK), 1, ValueRange{zero},
+      [&](ImplicitLocOpBuilder &b, Value c, ValueRange carried) {
+        SmallVector<Value> kpos = keyPositions(b, c, keyStart);
+        Value valid = allBelow(b, kpos, keyExtent);
         return forEachCarry(
-            b, idx(b, 0), idx(b, tileK), 1, carried,
-            [&](ImplicitLocOpBuilder &b, Value c, ValueRange inner) {
-              SmallVector<Value> kpos = keyPositions(b, c, keyStart);
-              Value valid = allBelow(b, kpos, keyExtent);
+            b, idx(b, 0), idx(b, tileQ), 1, carried,
+            [&](ImplicitLocOpBuilder &b, Value r, ValueRange inner) {
               Value kept = valid;
               if (op.hasMask()) {
                 kept = ifThenElse(
@@ -267,7 +282,7 @@ Value AttentionKernelEmitter::evaluateMask(ImplicitLocOpBuilder &b,
                     [&](ImplicitLocOpBuilder &in) -> Value {
                       SmallVector<Value> coords{toI64(in, batch),
                                                 toI64(in, head)};
-                      for (Value p : qpos)
+                      for (Value p : queryPositions(in, r))
                         coords.push_back(toI64(in, p));
                       for (Value p : kpos)
                         coords.push_back(toI64(in, p));
@@ -278,7 +293,7 @@ Value AttentionKernelEmitter::evaluateMask(ImplicitLocOpBuilder &b,
                     });
               }
               Value asByte = arith::ExtUIOp::create(b, b.getI8Type(), kept);
-              memref::StoreOp::create(b, asByte, keep, ValueRange{r, c});
+              memref::StoreOp::create(b, asByte, keep, ValueRange{c, r});
               Value asIndex = arith::IndexCastUIOp::create(
                   b, b.getIndexType(),
                   arith::ExtUIOp::create(b, b.getI64Type(), kept));
@@ -289,101 +304,98 @@ Value AttentionKernelEmitter::evaluateMask(ImplicitLocOpBuilder &b,
   return arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, count, zero);
 }
 
-void AttentionKernelEmitter::loadKeyValueTile(ImplicitLocOpBuilder &b,
-                                              ArrayRef<Value> keyStart) {
-  Type f32 = b.getF32Type();
-  Value zeroF = floatConstant(b, f32, 0.0);
-  Value zeroVec = floatConstant(b, f32Vec, 0.0);
-  auto kVec = VectorType::get({lanes}, k.elementType);
-  auto vVec = VectorType::get({lanes}, v.elementType);
+void AttentionKernelEmitter::computeKeyRows(ImplicitLocOpBuilder &b,
+                                            ArrayRef<Value> keyStart) {
+  // K and V are read in place. Keys past the end read the last key instead:
+  // their scores are masked and their P is exactly 0, and finite values keep
+  // 0 · v from being NaN.
   forEach(b, idx(b, 0), idx(b, tileK), 1, [&](ImplicitLocOpBuilder &b, Value c) {
-    SmallVector<Value> pos = keyPositions(b, c, keyStart);
-    Value valid = allBelow(b, pos, keyExtent);
     SmallVector<Value> indices{batch, kvHead};
-    llvm::append_range(indices, pos);
-    auto loadRow = [&](ImplicitLocOpBuilder &in, const TensorParam &param,
-                       VectorType type, int64_t chunk) -> Value {
-      Value base = arith::AddIOp::create(in, param.offsetOf(in, indices),
-                                         idx(in, chunk * lanes));
-      Value loaded = param.load(in, type, param.addressOf(in, base));
-      if (type.getElementType() != f32)
-        loaded = arith::ExtFOp::create(in, f32Vec, loaded);
-      return loaded;
-    };
-    ifThen(b, valid, [&](ImplicitLocOpBuilder &b) {
-      // K is stored transposed, [d][key], so the score product reads
-      // contiguous key vectors.
-      for (int64_t chunk = 0; chunk < headDim / lanes; ++chunk) {
-        Value row = loadRow(b, k, kVec, chunk);
-        for (int64_t lane = 0; lane < lanes; ++lane) {
-          Value element = vector::ExtractOp::create(b, row, lane);
-          memref::StoreOp::create(b, element, kt,
-                                  ValueRange{idx(b, chunk * lanes + lane), c});
-        }
-      }
-      for (int64_t chunk = 0; chunk < valueDim / lanes; ++chunk)
-        vector::StoreOp::create(b, loadRow(b, v, vVec, chunk), vs,
-                                ValueRange{c, idx(b, chunk * lanes)});
-    });
-    Value invalid = arith::XOrIOp::create(
-        b, valid, arith::ConstantIntOp::create(b, true, 1));
-    ifThen(b, invalid, [&](ImplicitLocOpBuilder &b) {
-      // Keys past the end are masked, but their values must still be finite:
-      // 0 · garbage could be NaN.
-      for (int64_t d = 0; d < headDim; ++d)
-        memref::StoreOp::create(b, zeroF, kt, ValueRange{idx(b, d), c});
-      for (int64_t chunk = 0; chunk < valueDim / lanes; ++chunk)
-        vector::StoreOp::create(b, zeroVec, vs,
-                                ValueRange{c, idx(b, chunk * lanes)});
-    });
+    for (auto [p, extent] : llvm::zip(keyPositions(b, c, keyStart), keyExtent))
+      indices.push_back(
+          arith::MinUIOp::create(b, p, arith::SubIOp::create(b, extent, idx(b, 1))));
+    memref::StoreOp::create(b, k.offsetOf(b, indices), keyRows, ValueRange{c});
+    memref::StoreOp::create(b, v.offsetOf(b, indices), valueRows, ValueRange{c});
   });
 }
 
+Value AttentionKernelEmitter::loadKeyElement(ImplicitLocOpBuilder &b,
+                                            Value rowOffset, int64_t column) {
+  Value offset = arith::AddIOp::create(b, rowOffset, idx(b, column));
+  Value element = k.load(b, k.elementType, k.addressOf(b, offset));
+  if (k.elementType != b.getF32Type())
+    element = arith::ExtFOp::create(b, b.getF32Type(), element);
+  return element;
+}
+
+Value AttentionKernelEmitter::loadValueVector(ImplicitLocOpBuilder &b,
+                                             Value rowOffset, int64_t column) {
+  Value offset = arith::AddIOp::create(b, rowOffset, idx(b, column));
+  Value loaded = v.load(b, VectorType::get({lanes}, v.elementType),
+                        v.addressOf(b, offset));
+  if (v.elementType != b.getF32Type())
+    loaded = arith::ExtFOp::create(b, f32Vec, loaded);
+  return loaded;
+}
+
 void AttentionKernelEmitter::computeScores(ImplicitLocOpBuilder &b) {
-  int64_t chunks = tileK / lanes;
-  int64_t block = chooseRowBlock(chunks, tileQ);
-  Value zeroVec = floatConstant(b, f32Vec, 0.0);
-  forEach(b, idx(b, 0), idx(b, tileQ), block, [&](ImplicitLocOpBuilder &b, Value r0) {
+  // S^T[key][query] = Σ_d K[key][d] · Q^T[d][query]: each K element is
+  // broadcast against the query vectors, keys blocked so that keys × query
+  // chunks accumulators fill the vector registers.
+  int64_t chunks = tileQ / rowLanes;
+  int64_t block = 1;
+  for (int64_t candidate : {8, 4, 2})
+    if (candidate * chunks <= 16 && tileK % candidate == 0) {
+      block = candidate;
+      break;
+    }
+  Value zeroVec = floatConstant(b, rowVec, 0.0);
+  forEach(b, idx(b, 0), idx(b, tileK), block, [&](ImplicitLocOpBuilder &b, Value c0) {
+    SmallVector<Value> keysOfBlock, rows;
+    for (int64_t i = 0; i < block; ++i) {
+      keysOfBlock.push_back(arith::AddIOp::create(b, c0, idx(b, i)));
+      rows.push_back(memref::LoadOp::create(b, keyRows, ValueRange{keysOfBlock.back()}));
+    }
     SmallVector<Value> init(block * chunks, zeroVec);
     SmallVector<Value> sums = forEachCarry(
         b, idx(b, 0), idx(b, headDim), 1, init,
         [&](ImplicitLocOpBuilder &b, Value d, ValueRange carried) {
-          SmallVector<Value> keys;
+          SmallVector<Value> queries;
           for (int64_t j = 0; j < chunks; ++j)
-            keys.push_back(vector::LoadOp::create(
-                b, f32Vec, kt, ValueRange{d, idx(b, j * lanes)}));
+            queries.push_back(vector::LoadOp::create(
+                b, rowVec, qt, ValueRange{d, idx(b, j * rowLanes)}));
           SmallVector<Value> next(carried);
           for (int64_t i = 0; i < block; ++i) {
-            Value row = arith::AddIOp::create(b, r0, idx(b, i));
-            Value qScalar = memref::LoadOp::create(b, qs, ValueRange{row, d});
-            Value qVec = vector::BroadcastOp::create(b, f32Vec, qScalar);
+            Value offset = arith::AddIOp::create(b, rows[i], d);
+            Value element = k.load(b, k.elementType, k.addressOf(b, offset));
+            if (k.elementType != b.getF32Type())
+              element = arith::ExtFOp::create(b, b.getF32Type(), element);
+            Value kVec = vector::BroadcastOp::create(b, rowVec, element);
             for (int64_t j = 0; j < chunks; ++j)
               next[i * chunks + j] = vector::FMAOp::create(
-                  b, qVec, keys[j], next[i * chunks + j]);
+                  b, kVec, queries[j], next[i * chunks + j]);
           }
           return next;
         });
     for (int64_t i = 0; i < block; ++i)
       for (int64_t j = 0; j < chunks; ++j)
-        vector::StoreOp::create(
-            b, sums[i * chunks + j], scores,
-            ValueRange{arith::AddIOp::create(b, r0, idx(b, i)),
-                       idx(b, j * lanes)});
+        vector::StoreOp::create(b, sums[i * chunks + j], scores,
+                                ValueRange{keysOfBlock[i], idx(b, j * rowLanes)});
   });
 }
 
 void AttentionKernelEmitter::applyKeep(ImplicitLocOpBuilder &b) {
-  auto byteVec = VectorType::get({lanes}, b.getI8Type());
+  auto byteVec = VectorType::get({rowLanes}, b.getI8Type());
   Value zeroBytes = arith::ConstantOp::create(
       b, DenseElementsAttr::get(byteVec, b.getI8IntegerAttr(0)));
-  Value minusInf = floatConstant(b, f32Vec, -INFINITY);
-  forEach(b, idx(b, 0), idx(b, tileQ), 1, [&](ImplicitLocOpBuilder &b, Value r) {
-    for (int64_t j = 0; j < tileK / lanes; ++j) {
-      SmallVector<Value> position{r, idx(b, j * lanes)};
+  Value minusInf = floatConstant(b, rowVec, -INFINITY);
+  forEach(b, idx(b, 0), idx(b, tileK), 1, [&](ImplicitLocOpBuilder &b, Value c) {
+    for (int64_t j = 0; j < tileQ / rowLanes; ++j) {
+      SmallVector<Value> position{c, idx(b, j * rowLanes)};
       Value bytes = vector::LoadOp::create(b, byteVec, keep, position);
       Value kept = arith::CmpIOp::create(b, arith::CmpIPredicate::ne, bytes,
                                          zeroBytes);
-      Value s = vector::LoadOp::create(b, f32Vec, scores, position);
+      Value s = vector::LoadOp::create(b, rowVec, scores, position);
       vector::StoreOp::create(b, arith::SelectOp::create(b, kept, s, minusInf),
                               scores, position);
     }
@@ -396,75 +408,75 @@ void AttentionKernelEmitter::applyScoreRule(ImplicitLocOpBuilder &b,
   Value minusInf = floatConstant(b, f32, -INFINITY);
   Value ln2 = floatConstant(b, f32, M_LN2);
   Value log2e = floatConstant(b, f32, M_LOG2E);
-  forEach(b, idx(b, 0), idx(b, tileQ), 1, [&](ImplicitLocOpBuilder &b, Value r) {
-    SmallVector<Value> qpos = queryPositions(b, r);
-    forEach(b, idx(b, 0), idx(b, tileK), 1, [&](ImplicitLocOpBuilder &b, Value c) {
-      Value s = memref::LoadOp::create(b, scores, ValueRange{r, c});
+  forEach(b, idx(b, 0), idx(b, tileK), 1, [&](ImplicitLocOpBuilder &b, Value c) {
+    SmallVector<Value> kpos = keyPositions(b, c, keyStart);
+    forEach(b, idx(b, 0), idx(b, tileQ), 1, [&](ImplicitLocOpBuilder &b, Value r) {
+      Value s = memref::LoadOp::create(b, scores, ValueRange{c, r});
       Value masked =
           arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, s, minusInf);
       // Only unmasked pairs run the rule (it may read inputs).
       Value updated = ifThenElse(
           b, masked, f32, [&](ImplicitLocOpBuilder &) { return minusInf; },
           [&](ImplicitLocOpBuilder &in) -> Value {
-            SmallVector<Value> kpos = keyPositions(in, c, keyStart);
             SmallVector<Value> args{arith::MulFOp::create(in, s, ln2),
                                     toI64(in, batch), toI64(in, head)};
-            for (Value p : qpos)
+            for (Value p : queryPositions(in, r))
               args.push_back(toI64(in, p));
             for (Value p : kpos)
               args.push_back(toI64(in, p));
             Value rewritten = inlineRegion(in, op.getScore(), args);
             return arith::MulFOp::create(in, rewritten, log2e);
           });
-      memref::StoreOp::create(b, updated, scores, ValueRange{r, c});
+      memref::StoreOp::create(b, updated, scores, ValueRange{c, r});
     });
   });
 }
 
 void AttentionKernelEmitter::updateSoftmax(ImplicitLocOpBuilder &b) {
-  Type f32 = b.getF32Type();
-  Value minusInf = floatConstant(b, f32, -INFINITY);
-  Value zeroF = floatConstant(b, f32, 0.0);
-  forEach(b, idx(b, 0), idx(b, tileQ), 1, [&](ImplicitLocOpBuilder &b, Value r) {
-    Value tileMax = minusInf;
-    for (int64_t j = 0; j < tileK / lanes; ++j) {
-      Value s = vector::LoadOp::create(b, f32Vec, scores,
-                                       ValueRange{r, idx(b, j * lanes)});
-      tileMax = arith::MaximumFOp::create(
-          b, tileMax,
-          vector::ReductionOp::create(b, vector::CombiningKind::MAXIMUMF, s));
-    }
-    Value oldMax = memref::LoadOp::create(b, rowMax, ValueRange{r});
+  Value minusInf = floatConstant(b, rowVec, -INFINITY);
+  Value zeroVec = floatConstant(b, rowVec, 0.0);
+  // Vectors run across queries: the row statistics are element-wise maxima
+  // and sums over the keys of the tile.
+  for (int64_t j = 0; j < tileQ / rowLanes; ++j) {
+    Value column = idx(b, j * rowLanes);
+    Value tileMax = forEachCarry(
+        b, idx(b, 0), idx(b, tileK), 1, ValueRange{minusInf},
+        [&](ImplicitLocOpBuilder &b, Value c, ValueRange carried) {
+          Value s = vector::LoadOp::create(b, rowVec, scores, ValueRange{c, column});
+          return SmallVector<Value>{arith::MaximumFOp::create(b, carried[0], s)};
+        })[0];
+    Value oldMax = vector::LoadOp::create(b, rowVec, rowMax, ValueRange{column});
     Value newMax = arith::MaximumFOp::create(b, oldMax, tileMax);
     // A row with nothing kept so far subtracts 0, so exp2(-inf) stays 0 and
     // no -inf - -inf = NaN appears.
     Value empty =
         arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, newMax, minusInf);
-    Value reference = arith::SelectOp::create(b, empty, zeroF, newMax);
-    Value correction =
-        emitExp2(b, arith::SubFOp::create(b, oldMax, reference));
-    Value referenceVec = vector::BroadcastOp::create(b, f32Vec, reference);
-    Value tileSum = zeroF;
-    for (int64_t j = 0; j < tileK / lanes; ++j) {
-      SmallVector<Value> at{r, idx(b, j * lanes)};
-      Value s = vector::LoadOp::create(b, f32Vec, scores, at);
-      Value p = emitExp2(b, arith::SubFOp::create(b, s, referenceVec));
-      vector::StoreOp::create(b, p, scores, at);
-      tileSum = arith::AddFOp::create(
-          b, tileSum,
-          vector::ReductionOp::create(b, vector::CombiningKind::ADD, p));
-    }
-    Value oldSum = memref::LoadOp::create(b, rowSum, ValueRange{r});
-    Value newSum = arith::AddFOp::create(
-        b, arith::MulFOp::create(b, oldSum, correction), tileSum);
-    memref::StoreOp::create(b, newSum, rowSum, ValueRange{r});
-    memref::StoreOp::create(b, newMax, rowMax, ValueRange{r});
-    Value correctionVec = vector::BroadcastOp::create(b, f32Vec, correction);
+    Value reference = arith::SelectOp::create(b, empty, zeroVec, newMax);
+    Value factor = emitExp2(b, arith::SubFOp::create(b, oldMax, reference));
+    vector::StoreOp::create(b, factor, correction, ValueRange{column});
+    Value tileSum = forEachCarry(
+        b, idx(b, 0), idx(b, tileK), 1, ValueRange{zeroVec},
+        [&](ImplicitLocOpBuilder &b, Value c, ValueRange carried) {
+          Value s = vector::LoadOp::create(b, rowVec, scores, ValueRange{c, column});
+          Value p = emitExp2(b, arith::SubFOp::create(b, s, reference));
+          vector::StoreOp::create(b, p, scores, ValueRange{c, column});
+          return SmallVector<Value>{arith::AddFOp::create(b, carried[0], p)};
+        })[0];
+    Value oldSum = vector::LoadOp::create(b, rowVec, rowSum, ValueRange{column});
+    vector::StoreOp::create(
+        b,
+        arith::AddFOp::create(b, arith::MulFOp::create(b, oldSum, factor),
+                              tileSum),
+        rowSum, ValueRange{column});
+    vector::StoreOp::create(b, newMax, rowMax, ValueRange{column});
+  }
+  forEach(b, idx(b, 0), idx(b, tileQ), 1, [&](ImplicitLocOpBuilder &b, Value r) {
+    Value factor = vector::BroadcastOp::create(
+        b, f32Vec, memref::LoadOp::create(b, correction, ValueRange{r}));
     for (int64_t j = 0; j < valueDim / lanes; ++j) {
       SmallVector<Value> at{r, idx(b, j * lanes)};
       Value a = vector::LoadOp::create(b, f32Vec, acc, at);
-      vector::StoreOp::create(b, arith::MulFOp::create(b, a, correctionVec),
-                              acc, at);
+      vector::StoreOp::create(b, arith::MulFOp::create(b, a, factor), acc, at);
     }
   });
 }
@@ -483,14 +495,13 @@ void AttentionKernelEmitter::accumulateValues(ImplicitLocOpBuilder &b) {
     SmallVector<Value> sums = forEachCarry(
         b, idx(b, 0), idx(b, tileK), 1, init,
         [&](ImplicitLocOpBuilder &b, Value c, ValueRange carried) {
+          Value row = memref::LoadOp::create(b, valueRows, ValueRange{c});
           SmallVector<Value> values;
           for (int64_t j = 0; j < chunks; ++j)
-            values.push_back(vector::LoadOp::create(
-                b, f32Vec, vs, ValueRange{c, idx(b, j * lanes)}));
+            values.push_back(loadValueVector(b, row, j * lanes));
           SmallVector<Value> next(carried);
           for (int64_t i = 0; i < block; ++i) {
-            Value p = memref::LoadOp::create(
-                b, scores, ValueRange{arith::AddIOp::create(b, r0, idx(b, i)), c});
+            Value p = memref::LoadOp::create(b, scores, ValueRange{c, rows[i]});
             Value pVec = vector::BroadcastOp::create(b, f32Vec, p);
             for (int64_t j = 0; j < chunks; ++j)
               next[i * chunks + j] = vector::FMAOp::create(
@@ -552,7 +563,7 @@ void AttentionKernelEmitter::visitKeyTile(ImplicitLocOpBuilder &b,
           return arith::ConstantIntOp::create(in, true, 1);
         });
     ifThen(b, anyKept, [&](ImplicitLocOpBuilder &b) {
-      loadKeyValueTile(b, keyStart);
+      computeKeyRows(b, keyStart);
       computeScores(b);
       ifThen(b, needMask, [&](ImplicitLocOpBuilder &b) { applyKeep(b); });
       if (op.hasScore())
@@ -614,6 +625,7 @@ void AttentionKernelEmitter::emitTile(ImplicitLocOpBuilder &b) {
   forEach(b, idx(b, 0), idx(b, tileQ), 1, [&](ImplicitLocOpBuilder &b, Value r) {
     memref::StoreOp::create(b, minusInf, rowMax, ValueRange{r});
     memref::StoreOp::create(b, zeroF, rowSum, ValueRange{r});
+    memref::StoreOp::create(b, zeroF, correction, ValueRange{r});
     for (int64_t j = 0; j < valueDim / lanes; ++j)
       vector::StoreOp::create(b, zeroVec, acc, ValueRange{r, idx(b, j * lanes)});
   });
