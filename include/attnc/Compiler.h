@@ -78,6 +78,17 @@ public:
   std::array<int64_t, 3> grid(llvm::ArrayRef<TensorView> tensors) const;
   /// Checks, then runs. Nothing is written when a check fails.
   llvm::Error launch(llvm::ArrayRef<TensorView> tensors) const;
+  /// The lowered LLVM-dialect module, the input of bundle emission
+  /// (attnc/Bundle.h); empty for a kernel loaded from a bundle.
+  const std::string &loweredIR() const;
+  /// Whether the kernel was loaded from the on-disk cache.
+  bool isFromDiskCache() const;
+  /// A kernel whose code was loaded from a bundle: `owner` keeps the code
+  /// (a dlopen handle) alive as long as any copy of the kernel.
+  static Kernel fromPackedFunction(KernelSignature signature,
+                                   std::string highLevelIR, PackedKernelFn fn,
+                                   std::shared_ptr<const void> owner,
+                                   unsigned threads, bool fromDiskCache);
 
   struct State;
 
@@ -86,11 +97,18 @@ private:
   std::shared_ptr<const State> state;
 };
 
-/// Compiles specs; caches kernels in memory by (spec, options, compiler
-/// version). Thread-safe.
+struct CompilerOptions {
+  /// Directory of the on-disk bundle cache (lib/Compiler/DiskCache.cpp);
+  /// empty: no disk cache. defaultCacheDir() gives the conventional one.
+  std::string cacheDir;
+};
+
+/// Compiles specs; caches kernels in memory, and on disk when a cache
+/// directory is given, by (spec, options, compiler version). Thread-safe.
 class Compiler {
 public:
   Compiler();
+  explicit Compiler(CompilerOptions options);
   ~Compiler();
   /// Compiles spec text; `bufferName` names it in diagnostics.
   llvm::Expected<Kernel> compileSpec(llvm::StringRef source,
@@ -104,6 +122,9 @@ private:
 
 /// The compiler's version, part of every cache key.
 llvm::StringRef version();
+
+/// $ATTNC_CACHE_DIR, or ~/.cache/attnc; empty when ATTNC_CACHE_DIR is "off".
+std::string defaultCacheDir();
 
 } // namespace attnc
 

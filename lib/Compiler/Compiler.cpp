@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "attnc/Compiler.h"
+#include "DiskCache.h"
 
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 #include "attn/InitAll.h"
@@ -44,10 +45,33 @@ struct Kernel::State {
   std::unique_ptr<mlir::ExecutionEngine> engine;
   PackedKernelFn function = nullptr;
   unsigned threads = 0;
+  /// The LLVM-dialect module after lowering (bundles are emitted from it).
+  std::string loweredIR;
+  /// Keeps a dlopened bundle alive (kernels loaded from the disk cache).
+  std::shared_ptr<const void> library;
+  bool fromDiskCache = false;
 };
 
 const KernelSignature &Kernel::signature() const { return state->signature; }
 const std::string &Kernel::highLevelIR() const { return state->highLevelIR; }
+const std::string &Kernel::loweredIR() const { return state->loweredIR; }
+bool Kernel::isFromDiskCache() const { return state->fromDiskCache; }
+
+Kernel Kernel::fromPackedFunction(KernelSignature signature,
+                                  std::string highLevelIR, PackedKernelFn fn,
+                                  std::shared_ptr<const void> owner,
+                                  unsigned threads, bool fromDiskCache) {
+  auto state = std::make_shared<State>();
+  state->signature = std::move(signature);
+  state->highLevelIR = std::move(highLevelIR);
+  state->function = fn;
+  state->library = std::move(owner);
+  state->threads = threads;
+  state->fromDiskCache = fromDiskCache;
+  Kernel kernel;
+  kernel.state = std::move(state);
+  return kernel;
+}
 
 static Error launchError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
@@ -151,9 +175,13 @@ Error Kernel::launch(llvm::ArrayRef<TensorView> tensors) const {
 struct Compiler::Impl {
   std::mutex mutex;
   llvm::StringMap<std::shared_ptr<const Kernel::State>> cache;
+  CompilerOptions options;
 };
 
-Compiler::Compiler() : impl(std::make_unique<Impl>()) {
+Compiler::Compiler() : Compiler(CompilerOptions()) {}
+
+Compiler::Compiler(CompilerOptions options) : impl(std::make_unique<Impl>()) {
+  impl->options = std::move(options);
   static std::once_flag initialized;
   std::call_once(initialized, [] {
     llvm::InitializeNativeTarget();
@@ -287,6 +315,17 @@ Expected<Kernel> Compiler::compileSpec(StringRef source, StringRef bufferName,
       return kernel;
     }
   }
+  const std::string &cacheDir = impl->options.cacheDir;
+  if (!cacheDir.empty()) {
+    if (std::optional<Kernel> cached =
+            detail::loadFromDiskCache(cacheDir, key, options.threads)) {
+      std::lock_guard<std::mutex> lock(impl->mutex);
+      auto [it, inserted] = impl->cache.try_emplace(key, cached->state);
+      Kernel kernel;
+      kernel.state = it->second;
+      return kernel;
+    }
+  }
 
   std::optional<mlir::attn::spec::DType> qkvDType;
   std::optional<DType> runtimeDType;
@@ -382,6 +421,10 @@ Expected<Kernel> Compiler::compileSpec(StringRef source, StringRef bufferName,
       return launchError("lowering '" + block->name +
                          "' for cpu failed: " + pipelineErrors);
   }
+  {
+    llvm::raw_string_ostream os(state->loweredIR);
+    (*module)->print(os);
+  }
 
   auto hostMachine = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!hostMachine)
@@ -406,6 +449,12 @@ Expected<Kernel> Compiler::compileSpec(StringRef source, StringRef bufferName,
   state->function = reinterpret_cast<PackedKernelFn>(*symbol);
   state->engine = std::move(*engine);
 
+  if (!cacheDir.empty()) {
+    Kernel fresh;
+    fresh.state = state;
+    // Best effort: a cache that cannot be written only costs a recompile.
+    detail::storeInDiskCache(cacheDir, key, fresh);
+  }
   std::lock_guard<std::mutex> lock(impl->mutex);
   auto [it, inserted] = impl->cache.try_emplace(key, state);
   Kernel kernel;
