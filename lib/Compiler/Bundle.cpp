@@ -73,14 +73,13 @@ static Expected<CodeGenResult> generate(const Kernel &kernel,
   if (kernel.loweredIR().empty())
     return bundleError("kernel '" + kernel.signature().name +
                        "' was loaded from a bundle and has no IR to emit");
-  // The manifest's grid and the launcher assume q, k, v first (softmax
-  // attention); linear attention and cascades have other grids.
+  // gridExpressions reads the token sizes of q; a malformed signature is
+  // refused rather than read out of bounds.
   const KernelSignature &sig = kernel.signature();
-  if (sig.params.size() < 4 || sig.params.front().role != "q" ||
+  if (!sig.params.empty() && sig.params.front().role == "q" &&
       sig.params.front().dims.size() < 3 + sig.tileQ.size())
-    return bundleError("kernel '" + sig.name +
-                       "' is not a softmax attention kernel; bundles of "
-                       "linear attention and cascades are not supported yet");
+    return bundleError("internal error: kernel '" + sig.name +
+                       "' has more query tile axes than q has token axes");
   static std::once_flag initialized;
   std::call_once(initialized, [] {
     llvm::InitializeNativeTarget();
@@ -225,6 +224,9 @@ static std::string dimText(const DimInfo &dim) {
 
 std::array<std::string, 3>
 attnc::gridExpressions(const KernelSignature &signature) {
+  // A cascade (no q) runs as one block, as Kernel::grid launches it.
+  if (signature.params.empty() || signature.params.front().role != "q")
+    return {"1", "1", "1"};
   const ParamInfo &q = signature.params.front();
   std::string x;
   for (auto [axis, tile] : llvm::enumerate(signature.tileQ)) {

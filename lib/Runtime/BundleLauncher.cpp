@@ -228,8 +228,9 @@ attnc::checkTensors(const KernelSignature &sig,
                        "' must be unit-stride in its head dim, got stride " +
                        llvm::Twine(tensor.strides.back()));
   }
-  if (sig.params.size() >= 2 && tensors[0].sizes.size() >= 2 &&
-      tensors[1].sizes.size() >= 2) {
+  // Grouped-query attention: kv heads divide q heads (cascades have no q).
+  if (sig.params.size() >= 2 && sig.params[0].role == "q" &&
+      tensors[0].sizes.size() >= 2 && tensors[1].sizes.size() >= 2) {
     int64_t qHeads = tensors[0].sizes[1], kvHeads = tensors[1].sizes[1];
     if (kvHeads == 0 || qHeads % kvHeads != 0)
       return makeError("key/value heads (" + llvm::Twine(kvHeads) +
@@ -351,10 +352,11 @@ Expected<LoadedBundle> LoadedBundle::parse(const llvm::json::Value &manifest,
     return makeError("parameters: the i64 sizes and strides are not those of "
                      "the packed convention (each tensor's sizes, then its "
                      "strides, in pointer order)");
-  if (bundle.sig.params.size() < 4 || bundle.sig.params[0].role != "q" ||
-      bundle.sig.params[0].dims.size() < 4)
-    return makeError("parameters must start with q, k and v of rank >= 4");
-  bundle.sig.numTokenAxes = bundle.sig.params[0].dims.size() - 3;
+  if (bundle.sig.params.empty())
+    return makeError("kernels[0] has no pointer parameters");
+  const ParamInfo &first = bundle.sig.params.front();
+  bundle.sig.numTokenAxes =
+      first.role == "q" && first.dims.size() >= 3 ? first.dims.size() - 3 : 0;
   if (grid->size() != 3)
     return makeError("grid must have 3 entries");
   for (size_t axis = 0; axis < 3; ++axis) {

@@ -316,3 +316,51 @@ TEST(BundleTest, BrokenManifestsAreRefused) {
   if (!empty)
     llvm::consumeError(empty.takeError());
 }
+
+/// Linear attention and cascades (grids (1, H, B) and (1, 1, 1)) round-trip
+/// through bundles too: same results from the JSON-only launcher.
+TEST(BundleTest, LinearAndCascadeBundlesMatchInProcess) {
+  if (findLinker().empty())
+    GTEST_SKIP() << "no ld.lld";
+  llvm::StringMap<int64_t> sizes{{"B", 1}, {"H", 2}, {"L", 37}, {"P", 19},
+                                 {"M", 23}};
+  for (const char *example : {"linear.attn", "softmax_3pass.attn"}) {
+    auto source = llvm::MemoryBuffer::getFile(
+        std::string(ATTNC_SOURCE_DIR "/examples/") + example);
+    ASSERT_TRUE(bool(source)) << example;
+    Compiler compiler;
+    auto kernel = compiler.compileSpec((*source)->getBuffer(), example);
+    ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
+    TempDir dir;
+    ASSERT_FALSE(bool(writeBundle(*kernel, dir.path, {}))) << example;
+    auto bundle = LoadedBundle::load(dir.path);
+    ASSERT_TRUE(bool(bundle)) << llvm::toString(bundle.takeError());
+
+    std::vector<std::vector<float>> inProcess, fromBundle;
+    std::vector<TensorView> viewsA, viewsB;
+    unsigned seed = 40;
+    for (const ParamInfo &param : kernel->signature().params) {
+      ASSERT_EQ(param.dtype, DType::f32) << example << " " << param.name;
+      std::vector<int64_t> shape;
+      for (const DimInfo &dim : param.dims)
+        shape.push_back(dim.isSize() ? sizes.lookup(dim.size) ? sizes.lookup(dim.size) : 8
+                                     : dim.extent);
+      int64_t n = 1;
+      for (int64_t s : shape)
+        n *= s;
+      inProcess.push_back(randomVector(n, seed++));
+      fromBundle.push_back(inProcess.back());
+      viewsA.push_back(TensorView::contiguous(inProcess.back().data(),
+                                              DType::f32, shape));
+      viewsB.push_back(TensorView::contiguous(fromBundle.back().data(),
+                                              DType::f32, shape));
+    }
+    ASSERT_FALSE(bool(kernel->launch(viewsA))) << example;
+    ASSERT_FALSE(bool(bundle->launch(viewsB))) << example;
+    for (size_t i = 0; i < inProcess.size(); ++i) {
+      std::vector<double> expected(inProcess[i].begin(), inProcess[i].end());
+      EXPECT_LT(relativeError(fromBundle[i], expected), 1e-5)
+          << example << " parameter " << i;
+    }
+  }
+}
