@@ -1,14 +1,19 @@
 //===- attnc.cpp - the attnc driver ---------------------------------------===//
 //
 // `attnc compile SPEC [--name=BLOCK] --emit=mlir` parses and checks a spec and
-// prints its attn-dialect module. Code generation (llvm, ptx, cubin, obj,
-// kernel bundles), `run` and `tune` answer "not implemented yet" with a
-// non-zero exit until their back ends land (DESIGN §3.2).
+// prints its attn-dialect module; for --target=cpu, `-o DIR` writes a kernel
+// bundle (docs/bundle.md) and --emit=llvm|obj the optimised LLVM IR or an
+// object file. `attnc run` compiles, runs and checks in process. GPU code
+// generation and `tune` answer "not implemented yet" with a non-zero exit
+// until their back ends land (DESIGN §3.2).
 //
 //===----------------------------------------------------------------------===//
 
 #include "CompileCuda.h"
 #include "Run.h"
+
+#include "attnc/Bundle.h"
+#include "attnc/Compiler.h"
 
 #include "attn/Spec/Spec.h"
 #include "attn/Spec/SpecToAttn.h"
@@ -17,6 +22,8 @@
 
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
@@ -59,6 +66,14 @@ static cl::opt<std::string>
               cl::value_desc("dir"), cl::sub(compileCommand),
               cl::cat(compileCategory));
 
+static cl::opt<std::string>
+    cpuName("cpu",
+            cl::desc("CPU that bundles, objects and LLVM IR are optimised "
+                     "for: empty for a portable x86-64-v3 (AVX2+FMA), 'host' "
+                     "for this machine, or any LLVM CPU name"),
+            cl::value_desc("cpu"), cl::sub(compileCommand),
+            cl::cat(compileCategory));
+
 static cl::OptionCategory runCategory("attnc run options");
 static cl::opt<std::string>
     shape("shape", cl::desc("Sizes to run with, e.g. B=2,H=8,G=2,L=1000,S=1000"),
@@ -91,6 +106,62 @@ static bool isKnownTarget(StringRef value) {
       .Default(false);
 }
 
+/// Writes `contents` to DIR/<name><extension>.
+static int writeOutput(StringRef name, StringRef extension,
+                       StringRef contents) {
+  if (std::error_code ec = sys::fs::create_directories(outputDir))
+    return fail("cannot create '" + outputDir + "': " + ec.message());
+  SmallString<256> path(outputDir);
+  sys::path::append(path, name + extension);
+  std::error_code ec;
+  raw_fd_ostream os(path, ec);
+  if (ec)
+    return fail("cannot write '" + path + "': " + ec.message());
+  os << contents;
+  return 0;
+}
+
+/// CPU code: a bundle (`-o DIR`), LLVM IR (`--emit=llvm`, stdout or
+/// DIR/<name>.ll) or an object file (`--emit=obj -o DIR`).
+static int compileCpuCode(StringRef emit) {
+  if (emit == "obj" && outputDir.empty())
+    return fail("--emit=obj needs -o DIR (it writes DIR/<name>.o)");
+  auto buffer = MemoryBuffer::getFileOrSTDIN(specPath, /*IsText=*/true);
+  if (std::error_code ec = buffer.getError())
+    return fail("cannot read '" + specPath + "': " + ec.message());
+  attnc::Compiler compiler;
+  attnc::CompileOptions options;
+  options.name = blockName;
+  options.dtype = dtype;
+  auto kernel = compiler.compileSpec((*buffer)->getBuffer(),
+                                     specPath == "-" ? std::string("<stdin>") : specPath.getValue(),
+                                     options);
+  if (!kernel)
+    return fail(toString(kernel.takeError()));
+  attnc::BundleOptions bundleOptions;
+  bundleOptions.cpu = cpuName;
+  StringRef name = kernel->signature().name;
+  if (emit.empty()) {
+    if (Error error = attnc::writeBundle(*kernel, outputDir, bundleOptions))
+      return fail(toString(std::move(error)));
+    return 0;
+  }
+  if (emit == "llvm") {
+    auto ir = attnc::emitLLVMIR(*kernel, bundleOptions);
+    if (!ir)
+      return fail(toString(ir.takeError()));
+    if (outputDir.empty()) {
+      outs() << *ir;
+      return 0;
+    }
+    return writeOutput(name, ".ll", *ir);
+  }
+  auto object = attnc::emitObject(*kernel, bundleOptions);
+  if (!object)
+    return fail(toString(object.takeError()));
+  return writeOutput(name, ".o", *object);
+}
+
 static int compile() {
   if (specPath.empty())
     return fail("missing spec file; usage: attnc compile SPEC "
@@ -110,13 +181,15 @@ static int compile() {
   }
   std::string emit = emitKind.empty() && outputDir.empty() ? std::string("mlir")
                                                             : emitKind.getValue();
+  if (target == "cpu" && (emit.empty() || emit == "llvm" || emit == "obj"))
+    return compileCpuCode(emit);
   // CUDA code generation (PTX, cubin, bundles) lives in CompileCuda.cpp.
   if (StringRef(target).starts_with("cuda") && emit != "mlir")
     return attnc::tool::compileCuda(
         {specPath, blockName, target, dtype, emit, outputDir});
   if (emit.empty())
-    return fail("writing a kernel bundle (-o DIR) is not implemented yet; "
-                "use --emit=mlir");
+    return fail("writing a kernel bundle (-o DIR) for " + target +
+                " is not implemented yet; use --emit=mlir");
   if (emit == "llvm" || emit == "ptx" || emit == "cubin" || emit == "obj")
     return fail("--emit=" + emit + " is not implemented yet; only "
                 "--emit=mlir works for now");
