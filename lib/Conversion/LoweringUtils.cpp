@@ -1,6 +1,6 @@
-//===- LoweringUtils.cpp - helpers shared by the CPU lowerings ------------===//
+//===- LoweringUtils.cpp - builders shared by the kernel lowerings --------===//
 
-#include "LoweringUtils.h"
+#include "attn/Conversion/LoweringUtils.h"
 
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 
@@ -8,7 +8,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
-namespace mlir::attn::cpu {
+namespace mlir::attn {
 
 Value idx(ImplicitLocOpBuilder &b, int64_t v) {
   return arith::ConstantIndexOp::create(b, v);
@@ -62,11 +62,28 @@ Value ceilDiv(ImplicitLocOpBuilder &b, Value x, int64_t d) {
   return arith::CeilDivUIOp::create(b, x, idx(b, d));
 }
 
-int64_t chooseLanes(ArrayRef<int64_t> extents) {
-  for (int64_t lanes : {16, 8, 4, 2})
-    if (llvm::all_of(extents, [&](int64_t e) { return e % lanes == 0; }))
-      return lanes;
-  return 1;
+SmallVector<Value> boxOffsets(ImplicitLocOpBuilder &b, Value linear,
+                              ArrayRef<int64_t> tile) {
+  SmallVector<Value> offsets(tile.size());
+  int64_t inner = 1;
+  for (int64_t axis = tile.size() - 1; axis >= 0; --axis) {
+    Value q = arith::DivUIOp::create(b, linear, idx(b, inner));
+    offsets[axis] = arith::RemUIOp::create(b, q, idx(b, tile[axis]));
+    inner *= tile[axis];
+  }
+  return offsets;
+}
+
+SmallVector<Value> gridCoordinates(ImplicitLocOpBuilder &b, Value linear,
+                                   ArrayRef<Value> counts) {
+  SmallVector<Value> coords(counts.size());
+  Value inner = idx(b, 1);
+  for (int64_t axis = counts.size() - 1; axis >= 0; --axis) {
+    Value q = arith::DivUIOp::create(b, linear, inner);
+    coords[axis] = arith::RemUIOp::create(b, q, counts[axis]);
+    inner = arith::MulIOp::create(b, inner, counts[axis]);
+  }
+  return coords;
 }
 
 Value expandNeighborhood(ImplicitLocOpBuilder &b, Value i, Value j, Value n,
@@ -112,7 +129,6 @@ Value expandNeighborhood(ImplicitLocOpBuilder &b, Value i, Value j, Value n,
                        cmp(P::slt, gk, arith::AddIOp::create(b, start, size))));
 }
 
-
 RegionInliner::RegionInliner(ImplicitLocOpBuilder &b,
                              ArrayRef<TensorParam> inputs, TypeRange types)
     : inputs(inputs) {
@@ -120,6 +136,10 @@ RegionInliner::RegionInliner(ImplicitLocOpBuilder &b,
     placeholders.push_back(
         UnrealizedConversionCastOp::create(b, TypeRange{type}, input.data)
             .getResult(0));
+}
+
+bool RegionInliner::placeholdersInUse() const {
+  return llvm::any_of(placeholders, [](Value p) { return !p.use_empty(); });
 }
 
 void RegionInliner::eraseUnusedPlaceholders() {
@@ -138,7 +158,10 @@ LogicalResult RegionInliner::cloneOuterOps(ImplicitLocOpBuilder &b,
     if (auto dim = dyn_cast<tensor::DimOp>(o)) {
       auto arg = dyn_cast<BlockArgument>(dim.getSource());
       std::optional<int64_t> index = dim.getConstantIndex();
-      if (!arg || !index)
+      // Bad IR (a dim of something else, or past the rank) is an error,
+      // never an out-of-range read of `byArg`.
+      if (!arg || !index || arg.getArgNumber() >= byArg.size() ||
+          *index >= static_cast<int64_t>(byArg[arg.getArgNumber()]->sizes.size()))
         return dim.emitError("only tensor.dim of an argument at a constant "
                              "index is supported before the attn op");
       mapping.map(dim.getResult(), byArg[arg.getArgNumber()]->sizes[*index]);
@@ -223,4 +246,4 @@ Value RegionInliner::inlineRegion(ImplicitLocOpBuilder &b, Region &region,
   return replaced.lookup(result) ? replaced.lookup(result) : result;
 }
 
-} // namespace mlir::attn::cpu
+} // namespace mlir::attn

@@ -17,7 +17,7 @@
 
 #include "attn/Conversion/Passes.h"
 
-#include "LoweringUtils.h"
+#include "CPULowering.h"
 
 #include "attn/Conversion/KernelABI.h"
 #include "attn/Dialect/Attn/Analysis/TileClassification.h"
@@ -46,33 +46,6 @@ using namespace mlir::attn;
 using namespace mlir::attn::cpu;
 
 namespace {
-
-/// Per-axis offsets of the `linear`-th position of a row-major box `tile`.
-SmallVector<Value> boxOffsets(ImplicitLocOpBuilder &b, Value linear,
-                              ArrayRef<int64_t> tile) {
-  SmallVector<Value> offsets(tile.size());
-  int64_t inner = 1;
-  for (int64_t axis = tile.size() - 1; axis >= 0; --axis) {
-    Value q = arith::DivUIOp::create(b, linear, idx(b, inner));
-    offsets[axis] = arith::RemUIOp::create(b, q, idx(b, tile[axis]));
-    inner *= tile[axis];
-  }
-  return offsets;
-}
-
-/// Per-axis tile indices of the `linear`-th tile of a row-major grid of
-/// `counts` tiles.
-SmallVector<Value> gridCoordinates(ImplicitLocOpBuilder &b, Value linear,
-                                   ArrayRef<Value> counts) {
-  SmallVector<Value> coords(counts.size());
-  Value inner = idx(b, 1);
-  for (int64_t axis = counts.size() - 1; axis >= 0; --axis) {
-    Value q = arith::DivUIOp::create(b, linear, inner);
-    coords[axis] = arith::RemUIOp::create(b, q, counts[axis]);
-    inner = arith::MulIOp::create(b, inner, counts[axis]);
-  }
-  return coords;
-}
 
 /// Rows per register block so that rows × chunks accumulators fit in 16
 /// vector registers, dividing the tile's rows.

@@ -28,7 +28,7 @@
 
 #include "WarpMma.h"
 #include "attn/Conversion/KernelABI.h"
-#include "attn/Conversion/RegionInlining.h"
+#include "attn/Conversion/LoweringUtils.h"
 #include "attn/Dialect/Attn/Analysis/TileClassification.h"
 #include "attn/Dialect/Attn/IR/AttnDialect.h"
 #include "attn/Dialect/Attn/IR/AttnOps.h"
@@ -60,12 +60,6 @@ constexpr int64_t kKeyTile = 64;
 /// one ldmatrix fall in distinct bank groups.
 constexpr int64_t kPad = 8;
 
-Value idx(ImplicitLocOpBuilder &b, int64_t v) {
-  return arith::ConstantIndexOp::create(b, v);
-}
-Value toI64(ImplicitLocOpBuilder &b, Value index) {
-  return arith::IndexCastOp::create(b, b.getI64Type(), index);
-}
 Value f32c(ImplicitLocOpBuilder &b, double v) {
   return floatConstant(b, b.getF32Type(), v);
 }
@@ -163,8 +157,8 @@ private:
   TensorParam q, k, v, out;
   std::optional<TensorParam> lse;
   SmallVector<TensorParam> inputs;
-  SmallVector<Value> placeholders;
-  IRMapping outer;
+  /// Clones the mask and score regions; owns the values above the op.
+  std::optional<RegionInliner> regions;
   Value batch, head, kvHead, scaleLog2e, tid, warp, lane, g, t;
   Value qSmem, kSmem, vSmem;
   LaneOffsets lanes;
@@ -274,7 +268,6 @@ std::pair<Value, Value> KernelEmitter::elementCoords(ImplicitLocOpBuilder &b,
 
 Value KernelEmitter::maskWord(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart) {
   Type i32 = b.getI32Type();
-  RegionContext context{outer, inputs, placeholders};
   auto loop = scf::ForOp::create(
       b, idx(b, 0), idx(b, 32), idx(b, 1),
       ValueRange{arith::ConstantIntOp::create(b, i32, 0)},
@@ -285,7 +278,7 @@ Value KernelEmitter::maskWord(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart)
         SmallVector<Value> kpos = positionsOf(in, col, keyStart, tk);
         Value kept = allBelow(in, kpos, keyExtent);
         if (op.hasMask()) {
-          kept = emitIfThenElse(
+          kept = ifThenElse(
               in, kept, in.getI1Type(),
               [&](ImplicitLocOpBuilder &m) -> Value {
                 SmallVector<Value> coords{toI64(m, batch), toI64(m, head)};
@@ -293,7 +286,7 @@ Value KernelEmitter::maskWord(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart)
                   coords.push_back(toI64(m, p));
                 for (Value p : kpos)
                   coords.push_back(toI64(m, p));
-                return inlineAttnRegion(m, op.getMask(), coords, context);
+                return regions->inlineRegion(m, op.getMask(), coords);
               },
               [&](ImplicitLocOpBuilder &m) -> Value {
                 return arith::ConstantIntOp::create(m, false, 1);
@@ -310,7 +303,6 @@ Value KernelEmitter::maskWord(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart)
 void KernelEmitter::applyScoreRule(ImplicitLocOpBuilder &b,
                                    ArrayRef<Value> keyStart,
                                    SmallVector<Value> &s) {
-  RegionContext context{outer, inputs, placeholders};
   Value minusInf = f32c(b, -INFINITY);
   Value ln2 = f32c(b, M_LN2), log2e = f32c(b, M_LOG2E);
   for (auto [e, value] : llvm::enumerate(s)) {
@@ -322,7 +314,7 @@ void KernelEmitter::applyScoreRule(ImplicitLocOpBuilder &b,
     for (Value p : positionsOf(b, col, keyStart, tk))
       args.push_back(toI64(b, p));
     Value rewritten = arith::MulFOp::create(
-        b, inlineAttnRegion(b, op.getScore(), args, context), log2e);
+        b, regions->inlineRegion(b, op.getScore(), args), log2e);
     // Masked pairs stay masked; the rule itself may also yield -inf.
     Value masked =
         arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, value, minusInf);
@@ -512,7 +504,8 @@ SmallVector<Value> KernelEmitter::visitKeyTile(ImplicitLocOpBuilder &b,
   Value mayDrop = arith::ConstantIntOp::create(b, false, 1);
   if (op.hasMask()) {
     MaybeBool cls =
-        emitMaskClassification(b, b.getLoc(), op.getMask(), boxes, outer);
+        emitMaskClassification(b, b.getLoc(), op.getMask(), boxes,
+                               regions->outer());
     mayKeep = cls.mayBeTrue;
     mayDrop = cls.mayBeFalse;
   }
@@ -641,10 +634,7 @@ LogicalResult KernelEmitter::emit() {
   out = params[3 + numInputs];
   if (op.getLse())
     lse = params[4 + numInputs];
-  for (auto [input, type] : llvm::zip(inputs, op.getInputs().getTypes()))
-    placeholders.push_back(
-        UnrealizedConversionCastOp::create(b, TypeRange{type}, input.data)
-            .getResult(0));
+  regions.emplace(b, inputs, op.getInputs().getTypes());
   SmallVector<const TensorParam *> byArg{&q, &k, &v};
   for (TensorParam &input : inputs)
     byArg.push_back(&input);
@@ -652,7 +642,7 @@ LogicalResult KernelEmitter::emit() {
     kernel.erase();
     return failure();
   };
-  if (failed(mapValuesAbove(b, func, op, byArg, outer)))
+  if (failed(regions->cloneOuterOps(b, func, op, byArg)))
     return fail();
 
   Value queryTile = gpu::BlockIdOp::create(b, gpu::Dimension::x);
@@ -666,7 +656,7 @@ LogicalResult KernelEmitter::emit() {
   // q head h reads kv head h / (H / G).
   Value groupSize = arith::DivUIOp::create(b, q.sizes[1], k.sizes[1]);
   kvHead = arith::DivUIOp::create(b, head, groupSize);
-  Value scale = op.getScale() ? outer.lookupOrDefault(op.getScale())
+  Value scale = op.getScale() ? regions->outer().lookupOrDefault(op.getScale())
                               : f32c(b, 1.0 / std::sqrt(double(headDim)));
   scaleLog2e = arith::MulFOp::create(b, scale, f32c(b, M_LOG2E));
   unsigned numAxes = op.getNumTokenAxes();
@@ -717,13 +707,11 @@ LogicalResult KernelEmitter::emit() {
   storeOutput(b, loop.getResults());
   gpu::ReturnOp::create(b);
 
-  for (Value placeholder : placeholders) {
-    if (!placeholder.use_empty())
-      return op.emitOpError("not supported on cuda yet: an input tensor used "
-                            "other than by tensor.extract / tensor.dim"),
-             fail();
-    placeholder.getDefiningOp()->erase();
-  }
+  if (regions->placeholdersInUse())
+    return op.emitOpError("not supported on cuda yet: an input tensor used "
+                          "other than by tensor.extract / tensor.dim"),
+           fail();
+  regions->eraseUnusedPlaceholders();
   func.erase();
   return success();
 }
