@@ -35,3 +35,9 @@ ptxas = shutil.which("ptxas") or (
 if ptxas:
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
+elif os.environ.get("CI", "").lower() == "true":
+    lit_config.fatal("CI=true but ptxas was not found on PATH or at "
+                     "/usr/local/cuda/bin/ptxas: the PTX tests would be skipped; "
+                     "install the CUDA toolkit or unset CI")
+else:
+    lit_config.note("ptxas not found: tests that REQUIRE ptxas are skipped")
