@@ -190,41 +190,73 @@ class Kernel:
                             param.dtype_code, array.ndim, sizes, strides,
                             _capi.DEVICE_CPU, 0)
 
-    def __call__(self, q, k, v, *inputs, out=None, stream=None,
-                 **inputs_by_name):
-        """Runs the kernel; returns `out` (a new array shaped
-        [B, H, tokens..., Dv] in q's dtype unless given), or `(out, lse)`.
-        `stream` is ignored on CPU. Bad arguments raise TypeError or
-        AttncError before anything is written."""
-        arrays = [q, k, v] + self._gather_inputs(inputs, inputs_by_name)
-        for param, array in zip(self.params, arrays):
-            if not isinstance(array, np.ndarray):
-                raise TypeError("attnc: tensor %r must be a NumPy array, got "
-                                "%s" % (param.name, type(array).__name__))
-        q_param, v_param = self.params[0], self.params[2]
-        for param, array in ((q_param, q), (v_param, v)):
+    def _bind_sizes(self, params, arrays):
+        """Sizes bound by the arguments' shapes (first binding wins; the C
+        library reports conflicts)."""
+        sizes = {}
+        for param, array in zip(params, arrays):
             if array.ndim != len(param.dims):
                 raise AttncError("attnc: tensor %r must have rank %d, got %d"
                                  % (param.name, len(param.dims), array.ndim),
                                  _capi.LAUNCH_ERROR)
-        out_param = next(p for p in self.params if p.role == "output")
-        out_shape = q.shape[:-1] + v.shape[-1:]
-        if out is None:
-            out = np.empty(out_shape, dtype=_NUMPY_DTYPES[out_param.dtype])
-        elif not isinstance(out, np.ndarray):
-            raise TypeError("attnc: out must be a NumPy array, got %s"
-                            % type(out).__name__)
-        elif not out.flags.writeable:
-            raise AttncError("attnc: out is read-only", _capi.LAUNCH_ERROR)
-        arrays.append(out)
-        lse = None
-        if self.has_lse:
-            lse = np.empty(q.shape[:-1], dtype=np.float32)
-            arrays.append(lse)
+            for dim, extent in zip(param.dims, array.shape):
+                if isinstance(dim, str):
+                    sizes.setdefault(dim, extent)
+        return sizes
+
+    def _shape_of(self, param, sizes):
+        shape = []
+        for dim in param.dims:
+            if isinstance(dim, str) and dim not in sizes:
+                raise AttncError("attnc: size %s of %r is not bound by any "
+                                 "argument" % (dim, param.name),
+                                 _capi.LAUNCH_ERROR)
+            shape.append(sizes[dim] if isinstance(dim, str) else dim)
+        return tuple(shape)
+
+    def __call__(self, *args, out=None, stream=None, **inputs_by_name):
+        """`kernel(q, k, v, *inputs, out=None, stream=None, **inputs_by_name)`
+        runs the kernel and returns `out` (a new array shaped
+        [B, H, tokens..., Dv] in q's dtype unless given), or `(out, lse)`
+        with `output lse`. A cascade takes its inputs the same way (no q, k,
+        v) and returns its outputs (a tuple when several). `stream` is
+        ignored on CPU. Bad arguments raise TypeError or AttncError before
+        anything is written."""
+        has_qkv = bool(self.params) and self.params[0].role == "q"
+        if has_qkv:
+            if len(args) < 3:
+                raise TypeError("attnc: kernel %r takes q, k and v, got %d "
+                                "positional argument(s)" % (self.name,
+                                                            len(args)))
+            leading, params = list(args[:3]), self.params[:3]
+            args = args[3:]
+        else:
+            leading, params = [], []
+        arrays = leading + self._gather_inputs(args, inputs_by_name)
+        params = params + self.inputs
+        for param, array in zip(params, arrays):
+            if not isinstance(array, np.ndarray):
+                raise TypeError("attnc: tensor %r must be a NumPy array, got "
+                                "%s" % (param.name, type(array).__name__))
+        sizes = self._bind_sizes(params, arrays)
+        results = []
+        for param in self.params[len(params):]:
+            if param.role == "output" and out is not None and not results:
+                if not isinstance(out, np.ndarray):
+                    raise TypeError("attnc: out must be a NumPy array, got %s"
+                                    % type(out).__name__)
+                if not out.flags.writeable:
+                    raise AttncError("attnc: out is read-only",
+                                     _capi.LAUNCH_ERROR)
+                results.append(out)
+            else:
+                results.append(np.empty(self._shape_of(param, sizes),
+                                        dtype=_NUMPY_DTYPES[param.dtype]))
+        arrays += results
         keep = []
         descriptors = (_capi.Tensor * len(arrays))(*[
             self._descriptor(p, a, keep) for p, a in zip(self.params, arrays)])
         _check(_capi.lib().attnc_kernel_launch(
             self._handle, descriptors, len(arrays), None),
             "launching %s" % self.name)
-        return (out, lse) if self.has_lse else out
+        return results[0] if len(results) == 1 else tuple(results)

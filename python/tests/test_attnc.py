@@ -132,6 +132,18 @@ class CompileAndRun(unittest.TestCase):
         np.testing.assert_allclose(out, kernel(q, k, v), rtol=1e-5,
                                    atol=1e-6)
 
+    def test_cascade_returns_its_outputs(self):
+        kernel = attnc.compile(os.path.join(EXAMPLES, "softmax_3pass.attn"))
+        rng = np.random.default_rng(7)
+        Q, K, V = randn(rng, 19, 8), randn(rng, 23, 8), randn(rng, 23, 5)
+        s = Q.astype(np.float64) @ K.T.astype(np.float64)
+        p = np.exp(s - s.max(axis=1, keepdims=True))
+        ref = (p @ V) / p.sum(axis=1, keepdims=True)
+        self.assertLess(rel_err(kernel(Q, K, V), ref), 1e-5)
+        self.assertLess(rel_err(kernel(Q=Q, K=K, V=V), ref), 1e-5)
+        with self.assertRaises(TypeError):
+            kernel(Q, K)
+
     def test_compile_errors_raise(self):
         with self.assertRaises(attnc.AttncError) as caught:
             attnc.compile("attention broken { q: f32[B, H, L, 16] }")
