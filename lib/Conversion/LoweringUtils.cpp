@@ -89,8 +89,13 @@ SmallVector<Value> gridCoordinates(ImplicitLocOpBuilder &b, Value linear,
 Value expandNeighborhood(ImplicitLocOpBuilder &b, Value i, Value j, Value n,
                          Value size, Value dilation, bool causal) {
   using P = arith::CmpIPredicate;
+  // Works on scalars and on vectors of positions alike.
+  Type type = i.getType();
   auto c = [&](int64_t v) -> Value {
-    return arith::ConstantIntOp::create(b, b.getI64Type(), v);
+    TypedAttr scalar = b.getI64IntegerAttr(v);
+    if (auto vectorType = dyn_cast<VectorType>(type))
+      return arith::ConstantOp::create(b, DenseElementsAttr::get(vectorType, scalar));
+    return arith::ConstantOp::create(b, scalar);
   };
   auto cmp = [&](P p, Value x, Value y) -> Value {
     return arith::CmpIOp::create(b, p, x, y);

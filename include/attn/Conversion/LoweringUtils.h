@@ -60,7 +60,7 @@ SmallVector<Value> gridCoordinates(ImplicitLocOpBuilder &b, Value linear,
                                    ArrayRef<Value> counts);
 
 /// Expands `attn.neighborhood` into arith ops with NATTEN's rule (the same
-/// as attn/Support/Neighborhood.h).
+/// as attn/Support/Neighborhood.h), on i64 scalars or vectors of i64.
 Value expandNeighborhood(ImplicitLocOpBuilder &b, Value i, Value j, Value n,
                          Value size, Value dilation, bool causal);
 

@@ -57,6 +57,74 @@ int64_t chooseRowBlock(int64_t chunks, int64_t rows) {
 }
 
 /// Builds the kernel of one attention function.
+/// Whether the mask region is element-wise arithmetic on coordinates and
+/// captured scalars only (arith, math, attn.neighborhood; no input reads, no
+/// control flow), so one evaluation can cover a vector of queries.
+bool isVectorizableMask(Region &mask) {
+  bool vectorizable = true;
+  mask.walk([&](Operation *o) {
+    if (isa<YieldOp, NeighborhoodOp>(o))
+      return;
+    if (o->getNumRegions() ||
+        !isa<arith::ArithDialect, math::MathDialect>(o->getDialect()))
+      vectorizable = false;
+  });
+  return vectorizable;
+}
+
+/// Evaluates a vectorizable mask region on vectors of coordinates (one
+/// vector per coordinate block argument, `lanes` wide), returning the
+/// vector of keep flags. Values captured from above come through `outer`
+/// and are broadcast.
+Value evaluateMaskVector(ImplicitLocOpBuilder &b, Region &mask,
+                         ValueRange coordinates, const IRMapping &outer,
+                         int64_t lanes) {
+  IRMapping map;
+  Block &block = mask.front();
+  for (auto [arg, value] : llvm::zip(block.getArguments(), coordinates))
+    map.map(arg, value);
+  auto vectorType = [&](Type t) { return VectorType::get({lanes}, t); };
+  auto lookup = [&](Value v) -> Value {
+    if (Value mapped = map.lookupOrNull(v))
+      return mapped;
+    Value scalar = outer.lookupOrNull(v);
+    if (!scalar) {
+      auto constant = v.getDefiningOp<arith::ConstantOp>();
+      assert(constant && "captured value without a kernel counterpart");
+      scalar = b.clone(*constant)->getResult(0);
+    }
+    Value splat = vector::BroadcastOp::create(b, vectorType(v.getType()), scalar);
+    map.map(v, splat);
+    return splat;
+  };
+  for (Operation &o : block.without_terminator()) {
+    if (auto constant = dyn_cast<arith::ConstantOp>(o)) {
+      auto attr = DenseElementsAttr::get(
+          cast<ShapedType>(vectorType(constant.getType())), constant.getValue());
+      map.map(constant.getResult(), arith::ConstantOp::create(b, attr));
+      continue;
+    }
+    if (auto nb = dyn_cast<NeighborhoodOp>(o)) {
+      map.map(nb.getResult(),
+              expandNeighborhood(b, lookup(nb.getQuery()), lookup(nb.getKey()),
+                                 lookup(nb.getExtent()), lookup(nb.getSize()),
+                                 lookup(nb.getDilation()), nb.getCausal()));
+      continue;
+    }
+    SmallVector<Value> operands;
+    for (Value operand : o.getOperands())
+      operands.push_back(lookup(operand));
+    SmallVector<Type> types;
+    for (Type t : o.getResultTypes())
+      types.push_back(vectorType(t));
+    OperationState state(o.getLoc(), o.getName(), operands, types, o.getAttrs());
+    Operation *vectorized = b.create(state);
+    for (auto [from, to] : llvm::zip(o.getResults(), vectorized->getResults()))
+      map.map(from, to);
+  }
+  return lookup(cast<YieldOp>(block.getTerminator()).getValues()[0]);
+}
+
 class AttentionKernelEmitter {
 public:
   AttentionKernelEmitter(func::FuncOp func, AttentionOp op,
@@ -72,7 +140,12 @@ private:
   void emitTile(ImplicitLocOpBuilder &b);
   void loadQueryTile(ImplicitLocOpBuilder &b);
   void visitKeyTile(ImplicitLocOpBuilder &b, Value keyTile);
+  /// Evaluates the mask on every pair of the tile into the keep flags;
+  /// returns whether any pair is kept.
   Value evaluateMask(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart);
+  /// The same for masks of element-wise coordinate arithmetic, a vector of
+  /// queries at a time.
+  Value evaluateMaskVectorized(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart);
   void computeKeyRows(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart);
   /// The f32 value of K or V at element offset `rowOffset + column`.
   Value loadKeyElement(ImplicitLocOpBuilder &b, Value rowOffset, int64_t column);
@@ -237,8 +310,80 @@ void AttentionKernelEmitter::loadQueryTile(ImplicitLocOpBuilder &b) {
   });
 }
 
+Value AttentionKernelEmitter::evaluateMaskVectorized(
+    ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart) {
+  Type i64 = b.getI64Type();
+  auto indexVec = VectorType::get({rowLanes}, b.getIndexType());
+  auto i64Vec = VectorType::get({rowLanes}, i64);
+  auto byteVec = VectorType::get({rowLanes}, b.getI8Type());
+  auto splatIndex = [&](ImplicitLocOpBuilder &b, int64_t v) -> Value {
+    return arith::ConstantOp::create(
+        b, DenseElementsAttr::get(indexVec, b.getIndexAttr(v)));
+  };
+  // Query positions of each row chunk, per axis, as i64 vectors: computed
+  // once per tile, reused for every key.
+  SmallVector<SmallVector<Value>> queryCoords;
+  SmallVector<int64_t> lanesIota = llvm::to_vector(llvm::seq<int64_t>(0, rowLanes));
+  for (int64_t j = 0; j < tileQ / rowLanes; ++j) {
+    Value rows = arith::AddIOp::create(
+        b,
+        arith::ConstantOp::create(
+            b, DenseElementsAttr::get(
+                   indexVec, llvm::to_vector(llvm::map_range(lanesIota, [&](int64_t l) {
+                     return (Attribute)b.getIndexAttr(l);
+                   })))),
+        splatIndex(b, j * rowLanes));
+    SmallVector<Value> coords;
+    int64_t inner = 1;
+    SmallVector<Value> perAxis(numAxes);
+    for (int64_t axis = numAxes - 1; axis >= 0; --axis) {
+      Value quotient = arith::DivUIOp::create(b, rows, splatIndex(b, inner));
+      Value offset = arith::RemUIOp::create(b, quotient, splatIndex(b, tq[axis]));
+      Value start = vector::BroadcastOp::create(b, indexVec, queryStart[axis]);
+      perAxis[axis] = arith::IndexCastOp::create(
+          b, i64Vec, arith::AddIOp::create(b, start, offset));
+      inner *= tq[axis];
+    }
+    queryCoords.push_back(perAxis);
+  }
+  Value batchVec = vector::BroadcastOp::create(b, i64Vec, toI64(b, batch));
+  Value headVec = vector::BroadcastOp::create(b, i64Vec, toI64(b, head));
+  Value none = arith::ConstantIntOp::create(b, false, 1);
+  return forEachCarry(
+      b, idx(b, 0), idx(b, tileK), 1, ValueRange{none},
+      [&](ImplicitLocOpBuilder &b, Value c, ValueRange carried) {
+        SmallVector<Value> kpos = keyPositions(b, c, keyStart);
+        Value valid = vector::BroadcastOp::create(
+            b, VectorType::get({rowLanes}, b.getI1Type()),
+            allBelow(b, kpos, keyExtent));
+        Value any = carried[0];
+        for (int64_t j = 0; j < tileQ / rowLanes; ++j) {
+          Value kept = valid;
+          if (op.hasMask()) {
+            SmallVector<Value> coords{batchVec, headVec};
+            llvm::append_range(coords, queryCoords[j]);
+            for (Value p : kpos)
+              coords.push_back(
+                  vector::BroadcastOp::create(b, i64Vec, toI64(b, p)));
+            kept = arith::AndIOp::create(
+                b, kept,
+                evaluateMaskVector(b, op.getMask(), coords, regions->outer(),
+                                   rowLanes));
+          }
+          vector::StoreOp::create(b, arith::ExtUIOp::create(b, byteVec, kept),
+                                  keep, ValueRange{c, idx(b, j * rowLanes)});
+          any = arith::OrIOp::create(
+              b, any,
+              vector::ReductionOp::create(b, vector::CombiningKind::OR, kept));
+        }
+        return SmallVector<Value>{any};
+      })[0];
+}
+
 Value AttentionKernelEmitter::evaluateMask(ImplicitLocOpBuilder &b,
                                           ArrayRef<Value> keyStart) {
+  if (!op.hasMask() || isVectorizableMask(op.getMask()))
+    return evaluateMaskVectorized(b, keyStart);
   Value zero = idx(b, 0);
   Value count = forEachCarry(
       b, zero, idx(b, tileK), 1, ValueRange{zero},
