@@ -139,7 +139,15 @@ private:
   void allocateBuffers(ImplicitLocOpBuilder &b);
   void emitTile(ImplicitLocOpBuilder &b);
   void loadQueryTile(ImplicitLocOpBuilder &b);
-  void visitKeyTile(ImplicitLocOpBuilder &b, Value keyTile);
+  /// Loops over the key tiles, one axis at a time (outermost first), skipping
+  /// slabs of tiles the mask analysis proves empty.
+  void visitKeyTiles(ImplicitLocOpBuilder &b, SmallVector<Value> keyCoords);
+  /// The tile at `keyCoords` (one tile index per token axis).
+  void visitKeyTile(ImplicitLocOpBuilder &b, ArrayRef<Value> keyCoords);
+  /// Intervals of the coordinates (batch, head, query box, `keyBoxes`) for
+  /// the mask analysis.
+  SmallVector<Interval> queryAndKeyBoxes(ImplicitLocOpBuilder &b,
+                                         ArrayRef<Interval> keyBoxes);
   /// Evaluates the mask on every pair of the tile into the keep flags;
   /// returns whether any pair is kept.
   Value evaluateMask(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart);
@@ -634,16 +642,61 @@ void AttentionKernelEmitter::accumulateValues(ImplicitLocOpBuilder &b) {
   });
 }
 
-void AttentionKernelEmitter::visitKeyTile(ImplicitLocOpBuilder &b,
-                                          Value keyTile) {
-  SmallVector<Value> keyCounts;
-  for (auto [extent, tile] : llvm::zip(keyExtent, tk))
-    keyCounts.push_back(ceilDiv(b, extent, tile));
-  SmallVector<Value> keyCoords = gridCoordinates(b, keyTile, keyCounts);
-  SmallVector<Value> keyStart;
-  Value ragged = arith::ConstantIntOp::create(b, false, 1);
+SmallVector<Interval>
+AttentionKernelEmitter::queryAndKeyBoxes(ImplicitLocOpBuilder &b,
+                                         ArrayRef<Interval> keyBoxes) {
   SmallVector<Interval> boxes{{toI64(b, batch), toI64(b, batch)},
                               {toI64(b, head), toI64(b, head)}};
+  for (auto [axis, start] : llvm::enumerate(queryStart)) {
+    Value end = arith::AddIOp::create(b, start, idx(b, tq[axis]));
+    Value last = arith::SubIOp::create(
+        b, arith::MinUIOp::create(b, end, queryExtent[axis]), idx(b, 1));
+    boxes.push_back({toI64(b, start), toI64(b, last)});
+  }
+  llvm::append_range(boxes, keyBoxes);
+  return boxes;
+}
+
+void AttentionKernelEmitter::visitKeyTiles(ImplicitLocOpBuilder &b,
+                                           SmallVector<Value> keyCoords) {
+  unsigned axis = keyCoords.size();
+  if (axis == numAxes)
+    return visitKeyTile(b, keyCoords);
+  Value count = ceilDiv(b, keyExtent[axis], tk[axis]);
+  forEach(b, idx(b, 0), count, 1, [&](ImplicitLocOpBuilder &b, Value coord) {
+    SmallVector<Value> coords = keyCoords;
+    coords.push_back(coord);
+    if (axis + 1 == numAxes || !op.hasMask())
+      return visitKeyTiles(b, coords);
+    // Skip a whole slab of key tiles (these coordinates on the outer axes,
+    // anything on the inner ones) when the mask keeps nothing in it: a 2-D
+    // neighborhood then classifies a few rows of key tiles, not all of them.
+    SmallVector<Interval> keyBoxes;
+    for (unsigned a = 0; a < numAxes; ++a) {
+      if (a < coords.size()) {
+        Value start = arith::MulIOp::create(b, coords[a], idx(b, tk[a]));
+        Value end = arith::MinUIOp::create(
+            b, arith::AddIOp::create(b, start, idx(b, tk[a])), keyExtent[a]);
+        keyBoxes.push_back(
+            {toI64(b, start), toI64(b, arith::SubIOp::create(b, end, idx(b, 1)))});
+      } else {
+        keyBoxes.push_back(
+            {toI64(b, idx(b, 0)),
+             toI64(b, arith::SubIOp::create(b, keyExtent[a], idx(b, 1)))});
+      }
+    }
+    MaybeBool slab = emitMaskClassification(
+        b, b.getLoc(), op.getMask(), queryAndKeyBoxes(b, keyBoxes),
+        regions->outer());
+    ifThen(b, slab.mayBeTrue,
+           [&](ImplicitLocOpBuilder &b) { visitKeyTiles(b, coords); });
+  });
+}
+
+void AttentionKernelEmitter::visitKeyTile(ImplicitLocOpBuilder &b,
+                                          ArrayRef<Value> keyCoords) {
+  SmallVector<Value> keyStart;
+  Value ragged = arith::ConstantIntOp::create(b, false, 1);
   SmallVector<Interval> keyBoxes;
   for (auto [axis, coord] : llvm::enumerate(keyCoords)) {
     Value start = arith::MulIOp::create(b, coord, idx(b, tk[axis]));
@@ -656,13 +709,7 @@ void AttentionKernelEmitter::visitKeyTile(ImplicitLocOpBuilder &b,
         b, arith::MinUIOp::create(b, end, keyExtent[axis]), idx(b, 1));
     keyBoxes.push_back({toI64(b, start), toI64(b, last)});
   }
-  for (auto [axis, start] : llvm::enumerate(queryStart)) {
-    Value end = arith::AddIOp::create(b, start, idx(b, tq[axis]));
-    Value last = arith::SubIOp::create(
-        b, arith::MinUIOp::create(b, end, queryExtent[axis]), idx(b, 1));
-    boxes.push_back({toI64(b, start), toI64(b, last)});
-  }
-  llvm::append_range(boxes, keyBoxes);
+  SmallVector<Interval> boxes = queryAndKeyBoxes(b, keyBoxes);
 
   Value mayKeep = arith::ConstantIntOp::create(b, true, 1);
   Value mayDrop = arith::ConstantIntOp::create(b, false, 1);
@@ -748,12 +795,7 @@ void AttentionKernelEmitter::emitTile(ImplicitLocOpBuilder &b) {
       vector::StoreOp::create(b, zeroVec, acc, ValueRange{r, idx(b, j * lanes)});
   });
   loadQueryTile(b);
-  Value numKeyTiles = idx(b, 1);
-  for (auto [extent, tile] : llvm::zip(keyExtent, tk))
-    numKeyTiles = arith::MulIOp::create(b, numKeyTiles, ceilDiv(b, extent, tile));
-  forEach(b, idx(b, 0), numKeyTiles, 1, [&](ImplicitLocOpBuilder &b, Value t) {
-    visitKeyTile(b, t);
-  });
+  visitKeyTiles(b, {});
   storeOutput(b);
 }
 
