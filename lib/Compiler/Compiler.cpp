@@ -10,6 +10,8 @@
 #include "attnc/Compiler.h"
 #include "DiskCache.h"
 
+#include "attnc/BundleLauncher.h"
+
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 #include "attn/InitAll.h"
 #include "attn/Pipelines/Pipelines.h"
@@ -79,72 +81,9 @@ static Error launchError(const llvm::Twine &message) {
 
 Expected<llvm::StringMap<int64_t>>
 Kernel::bindSizes(llvm::ArrayRef<TensorView> tensors) const {
-  const KernelSignature &sig = signature();
-  if (tensors.size() != sig.params.size()) {
-    std::string names;
-    for (const ParamInfo &p : sig.params)
-      names += (names.empty() ? "" : ", ") + p.name;
-    return launchError("kernel '" + sig.name + "' takes " +
-                       llvm::Twine(sig.params.size()) + " tensors (" + names +
-                       "), got " + llvm::Twine(tensors.size()));
-  }
-  llvm::StringMap<int64_t> sizes;
-  llvm::StringMap<std::string> boundBy;
-  for (auto [param, tensor] : llvm::zip(sig.params, tensors)) {
-    if (tensor.dtype != param.dtype)
-      return launchError("tensor '" + param.name + "' must be " +
-                         dtypeName(param.dtype) + ", got " +
-                         dtypeName(tensor.dtype));
-    if (tensor.sizes.size() != param.dims.size() ||
-        tensor.strides.size() != param.dims.size())
-      return launchError("tensor '" + param.name + "' must have rank " +
-                         llvm::Twine(param.dims.size()) + ", got " +
-                         llvm::Twine(tensor.sizes.size()));
-    for (auto [dim, info] : llvm::enumerate(param.dims)) {
-      int64_t extent = tensor.sizes[dim];
-      if (extent < 0 || tensor.strides[dim] < 0)
-        return launchError("tensor '" + param.name +
-                           "' has a negative size or stride in dim " +
-                           llvm::Twine(dim));
-      std::string where = param.name + " dim " + std::to_string(dim);
-      if (!info.isSize()) {
-        if (extent != info.extent)
-          return launchError("tensor '" + param.name + "' dim " +
-                             llvm::Twine(dim) + " must be " +
-                             llvm::Twine(info.extent) + ", got " +
-                             llvm::Twine(extent));
-        continue;
-      }
-      auto [it, inserted] = sizes.try_emplace(info.size, extent);
-      if (inserted) {
-        boundBy[info.size] = where;
-      } else if (it->second != extent) {
-        return launchError("size " + info.size + " is bound to " +
-                           llvm::Twine(it->second) + " by " +
-                           boundBy[info.size] + " and to " +
-                           llvm::Twine(extent) + " by " + where);
-      }
-    }
-    if (tensor.numElements() > 0 && !tensor.data)
-      return launchError("tensor '" + param.name + "' has a null data pointer");
-    bool headDimTensor = param.role == "q" || param.role == "k" ||
-                         param.role == "v" || param.role == "output";
-    if (headDimTensor && tensor.strides.back() != 1 &&
-        tensor.sizes.back() > 1)
-      return launchError("tensor '" + param.name +
-                         "' must be unit-stride in its head dim, got stride " +
-                         llvm::Twine(tensor.strides.back()));
-  }
-  // Cascades have no q/k/v, nothing more to check.
-  if (sig.params.empty() || sig.params.front().role != "q")
-    return sizes;
-  // Grouped-query attention: kv heads divide q heads.
-  int64_t qHeads = tensors[0].sizes[1], kvHeads = tensors[1].sizes[1];
-  if (kvHeads == 0 || qHeads % kvHeads != 0)
-    return launchError("key/value heads (" + llvm::Twine(kvHeads) +
-                       ") must divide query heads (" + llvm::Twine(qHeads) +
-                       ")");
-  return sizes;
+  // One implementation of the launch checks, shared with the JSON-only
+  // bundle launcher, so that both refuse the same tensors the same way.
+  return checkTensors(signature(), tensors);
 }
 
 std::array<int64_t, 3> Kernel::grid(llvm::ArrayRef<TensorView> tensors) const {

@@ -184,6 +184,8 @@ attnc::checkTensors(const KernelSignature &sig,
   }
   llvm::StringMap<int64_t> sizes;
   llvm::StringMap<std::string> boundBy;
+  // Only attention kernels have head dims; cascade outputs may be scalars.
+  bool hasHeadDims = !sig.params.empty() && sig.params.front().role == "q";
   for (auto [param, tensor] : llvm::zip(sig.params, tensors)) {
     if (tensor.dtype != param.dtype)
       return makeError("tensor '" + param.name + "' must be " +
@@ -220,8 +222,9 @@ attnc::checkTensors(const KernelSignature &sig,
     }
     if (tensor.numElements() > 0 && !tensor.data)
       return makeError("tensor '" + param.name + "' has a null data pointer");
-    bool headDimTensor = param.role == "q" || param.role == "k" ||
-                         param.role == "v" || param.role == "output";
+    bool headDimTensor = hasHeadDims && !tensor.strides.empty() &&
+                         (param.role == "q" || param.role == "k" ||
+                          param.role == "v" || param.role == "output");
     if (headDimTensor && tensor.strides.back() != 1 &&
         tensor.sizes.back() > 1)
       return makeError("tensor '" + param.name +
