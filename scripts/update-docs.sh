@@ -6,5 +6,5 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build}
 cmake --build "$build" --target attn-docs
 cp "$build/docs/Dialects/AttnDialect.md" "$build/docs/Passes/AttnPasses.md" \
-   "$root/docs/generated/"
+   "$build/docs/Passes/AttnConversionPasses.md" "$root/docs/generated/"
 echo "updated docs/generated/"
