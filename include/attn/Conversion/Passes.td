@@ -6,7 +6,7 @@
 include "mlir/Pass/PassBase.td"
 
 def ConvertAttnToCPUPass : Pass<"convert-attn-to-cpu", "::mlir::ModuleOp"> {
-  let summary = "Lower attn.attention functions to tiled CPU kernels";
+  let summary = "Lower attn functions to CPU kernels (tiled softmax attention, chunked linear attention, unfused cascades)";
   let description = [{
     Replaces each function holding one `attn.attention` (taking q, k, v and
     the inputs, returning the op's results) by a kernel of the same name in
@@ -19,12 +19,21 @@ def ConvertAttnToCPUPass : Pass<"convert-attn-to-cpu", "::mlir::ModuleOp"> {
     The kernel is FuseMax's one-pass cascade over key tiles of the op's
     schedule (or the CPU default): scores `S = (scale·log2 e · Q) Kᵀ`, running
     max `RM`, correction `exp2(RM_old − RM_new)`, running denominator and
-    numerator, final division. For each key tile the interval analysis of the
-    mask region decides at run time whether the tile is empty (skipped with no
-    loads), full (no mask code) or partial (mask evaluated per element, and
-    the tile skipped when nothing survives). Fully masked rows yield 0 and lse
-    `-inf`. The result uses `scf`, `vector`, `memref` (stack buffers), `math`
-    and `llvm` (pointer arithmetic of the packed arguments).
+    numerator, final division. Scores are kept transposed, `[key][query]`, so
+    the row statistics are element-wise across a vector of queries; K and V
+    are read in place. Key tiles are walked one token axis at a time; at each
+    level the interval analysis of the mask region decides at run time
+    whether the tiles are empty (skipped with no loads), full (no mask code)
+    or partial (mask evaluated per element — a vector of queries at a time
+    when the mask is coordinate arithmetic — and the tile skipped when
+    nothing survives). Fully masked rows yield 0 and lse `-inf`.
+
+    A function holding one `attn.linear_attention` becomes a kernel of grid
+    `(1, heads, batch)` computing the chunked causal form (running state,
+    decay or gates, feature maps, normalisation); a function of cascade ops
+    becomes an unfused loop nest of grid `(1, 1, 1)` (docs/cpu-backend.md).
+    The result uses `scf`, `vector`, `memref`, `math` and `llvm` (pointer
+    arithmetic of the packed arguments).
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",
