@@ -222,6 +222,12 @@ attnc::checkTensors(const KernelSignature &sig,
     }
     if (tensor.numElements() > 0 && !tensor.data)
       return makeError("tensor '" + param.name + "' has a null data pointer");
+    // Kernels assume element alignment (KernelABI.h); checking is one AND.
+    if (reinterpret_cast<uintptr_t>(tensor.data) % dtypeSize(tensor.dtype))
+      return makeError("tensor '" + param.name +
+                       "' is not aligned to its " +
+                       llvm::Twine(dtypeSize(tensor.dtype)) +
+                       "-byte elements");
     bool headDimTensor = hasHeadDims && !tensor.strides.empty() &&
                          (param.role == "q" || param.role == "k" ||
                           param.role == "v" || param.role == "output");

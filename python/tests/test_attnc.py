@@ -193,6 +193,12 @@ class BadInput(unittest.TestCase):
         self.assertRefused(attnc.AttncError, "unit-stride in its head dim",
                            wide, self.k, self.v)
 
+    def test_misaligned_data(self):
+        raw = np.zeros(self.q.nbytes + 2, np.uint8)
+        misaligned = raw[2:].view(np.float32).reshape(self.q.shape)
+        self.assertRefused(attnc.AttncError, "not aligned",
+                           misaligned, self.k, self.v)
+
     def test_wrong_out_shape(self):
         self.out = np.full((1, 2, 23, 32), 42.0, np.float32)
         self.assertRefused(attnc.AttncError, "size L is bound",

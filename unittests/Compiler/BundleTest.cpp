@@ -270,6 +270,8 @@ TEST(BundleTest, BadInputIsRefusedAndNothingIsWritten) {
       {[](auto &t) { t[3].sizes.pop_back(); }, "must have rank 4"},
       {[](auto &t) { t[0].strides[2] = -16; }, "negative size or stride"},
       {[](auto &t) { t.pop_back(); }, "takes 4 tensors"},
+      {[](auto &t) { t[2].data = static_cast<char *>(t[2].data) + 2; },
+       "not aligned to its 4-byte elements"},
   };
   for (auto &[mutate, message] : cases) {
     CausalTensors tensors;
