@@ -1,117 +1,36 @@
 //===- CAPI.cpp - the C ABI over attnc::Compiler and bundles --------------===//
 //
 // Every entry point validates its pointers first and turns llvm::Error into
-// a status plus a thread-local message: nothing C++ crosses the ABI.
+// a status plus a thread-local message: nothing C++ crosses the ABI. The
+// compiler's entry points live in CAPICompiler.cpp (libattnc.so) or
+// CAPINoCompiler.cpp (libattnc_runtime.so).
 //
 //===----------------------------------------------------------------------===//
 
-#include "attnc/attnc.h"
+#include "CAPIInternal.h"
 
-#include "attnc/Bundle.h"
 #include "attnc/BundleLauncher.h"
-#include "attnc/Compiler.h"
 
 #include <optional>
 #include <string>
 #include <vector>
 
 using namespace attnc;
+using attnc::capi::failWith;
 
-static thread_local std::string lastError;
-
-static attnc_status failWith(attnc_status status, const llvm::Twine &message) {
-  lastError = message.str();
-  return status;
+std::string &attnc::capi::lastError() {
+  static thread_local std::string message;
+  return message;
 }
-
-static attnc_status failWith(attnc_status status, llvm::Error error) {
-  return failWith(status, llvm::toString(std::move(error)));
-}
-
-struct attnc_compiler_s {
-  explicit attnc_compiler_s(CompilerOptions options)
-      : compiler(std::move(options)) {}
-  Compiler compiler;
-};
-
-struct attnc_kernel_s {
-  KernelSignature signature;
-  /// Exactly one of these runs the kernel.
-  std::optional<Kernel> compiled;
-  std::optional<LoadedBundle> bundle;
-  /// attnc_param_info storage, one entry per parameter.
-  std::vector<std::vector<const char *>> dimNames;
-  std::vector<std::vector<int64_t>> dimExtents;
-
-  void describe(const KernelSignature &sig) {
-    signature = sig;
-    for (const ParamInfo &param : signature.params) {
-      std::vector<const char *> names;
-      std::vector<int64_t> extents;
-      for (const DimInfo &dim : param.dims) {
-        names.push_back(dim.size.c_str());
-        extents.push_back(dim.extent);
-      }
-      dimNames.push_back(std::move(names));
-      dimExtents.push_back(std::move(extents));
-    }
-  }
-};
 
 extern "C" {
 
-const char *attnc_last_error(void) { return lastError.c_str(); }
-
-const char *attnc_version(void) {
-  static const std::string text = version().str();
-  return text.c_str();
-}
+const char *attnc_last_error(void) { return capi::lastError().c_str(); }
 
 int32_t attnc_abi_version(void) { return ATTNC_ABI_VERSION; }
 
-attnc_status attnc_compiler_create(const char *cache_dir, attnc_compiler *out) {
-  lastError.clear();
-  if (!out)
-    return failWith(ATTNC_INVALID_ARGUMENT,
-                    "attnc_compiler_create: null output handle");
-  CompilerOptions options;
-  options.cacheDir = cache_dir ? std::string(cache_dir) : defaultCacheDir();
-  *out = new attnc_compiler_s(std::move(options));
-  return ATTNC_OK;
-}
-
-void attnc_compiler_destroy(attnc_compiler compiler) { delete compiler; }
-
-attnc_status attnc_compile(attnc_compiler compiler, const char *source,
-                           const char *buffer_name, const char *target,
-                           const char *name, const char *dtype,
-                           attnc_kernel *out) {
-  lastError.clear();
-  if (!compiler || !source || !out)
-    return failWith(ATTNC_INVALID_ARGUMENT,
-                    "attnc_compile: null compiler, source or output handle");
-  CompileOptions options;
-  options.target = target && *target ? target : "cpu";
-  if (options.target != "cpu")
-    return failWith(ATTNC_UNSUPPORTED,
-                    "target '" + options.target +
-                        "' cannot be compiled and run by this build; only "
-                        "cpu can");
-  options.name = name ? name : "";
-  options.dtype = dtype ? dtype : "";
-  auto kernel = compiler->compiler.compileSpec(
-      source, buffer_name && *buffer_name ? buffer_name : "<spec>", options);
-  if (!kernel)
-    return failWith(ATTNC_COMPILE_ERROR, kernel.takeError());
-  auto *handle = new attnc_kernel_s();
-  handle->describe(kernel->signature());
-  handle->compiled = std::move(*kernel);
-  *out = handle;
-  return ATTNC_OK;
-}
-
 attnc_status attnc_kernel_load(const char *bundle_path, attnc_kernel *out) {
-  lastError.clear();
+  capi::lastError().clear();
   if (!bundle_path || !out)
     return failWith(ATTNC_INVALID_ARGUMENT,
                     "attnc_kernel_load: null path or output handle");
@@ -120,21 +39,24 @@ attnc_status attnc_kernel_load(const char *bundle_path, attnc_kernel *out) {
     return failWith(ATTNC_IO_ERROR, bundle.takeError());
   auto *handle = new attnc_kernel_s();
   handle->describe(bundle->signature());
-  handle->bundle = std::move(*bundle);
+  handle->launch = [bundle = std::move(*bundle)](
+                       llvm::ArrayRef<TensorView> tensors) {
+    return bundle.launch(tensors);
+  };
   *out = handle;
   return ATTNC_OK;
 }
 
 attnc_status attnc_kernel_write_bundle(attnc_kernel kernel, const char *dir) {
-  lastError.clear();
+  capi::lastError().clear();
   if (!kernel || !dir)
     return failWith(ATTNC_INVALID_ARGUMENT,
                     "attnc_kernel_write_bundle: null kernel or directory");
-  if (!kernel->compiled)
+  if (!kernel->writeBundle)
     return failWith(ATTNC_UNSUPPORTED,
                     "kernel '" + kernel->signature.name +
                         "' was loaded from a bundle; copy that bundle instead");
-  if (llvm::Error error = writeBundle(*kernel->compiled, dir, {}))
+  if (llvm::Error error = kernel->writeBundle(dir))
     return failWith(ATTNC_IO_ERROR, std::move(error));
   return ATTNC_OK;
 }
@@ -151,7 +73,7 @@ int32_t attnc_kernel_num_params(attnc_kernel kernel) {
 
 attnc_status attnc_kernel_param(attnc_kernel kernel, int32_t index,
                                 attnc_param_info *out) {
-  lastError.clear();
+  capi::lastError().clear();
   if (!kernel || !out)
     return failWith(ATTNC_INVALID_ARGUMENT,
                     "attnc_kernel_param: null kernel or output");
@@ -200,7 +122,7 @@ attnc_status attnc_kernel_launch(attnc_kernel kernel,
                                  const attnc_tensor *tensors,
                                  int32_t num_tensors, void *stream) {
   (void)stream; // CPU launches are synchronous.
-  lastError.clear();
+  capi::lastError().clear();
   if (!kernel)
     return failWith(ATTNC_INVALID_ARGUMENT, "attnc_kernel_launch: null kernel");
   const auto &params = kernel->signature.params;
@@ -223,9 +145,7 @@ attnc_status attnc_kernel_launch(attnc_kernel kernel,
       return failWith(ATTNC_LAUNCH_ERROR, view.takeError());
     views.push_back(std::move(*view));
   }
-  llvm::Error error = kernel->compiled ? kernel->compiled->launch(views)
-                                       : kernel->bundle->launch(views);
-  if (error)
+  if (llvm::Error error = kernel->launch(views))
     return failWith(ATTNC_LAUNCH_ERROR, std::move(error));
   return ATTNC_OK;
 }
