@@ -59,10 +59,21 @@ attnc_status attnc_compile(attnc_compiler compiler, const char *source,
   handle->launch = [kernel = *kernel](llvm::ArrayRef<TensorView> tensors) {
     return kernel.launch(tensors);
   };
-  if (!kernel->loweredIR().empty())
-    handle->writeBundle = [kernel = *kernel](llvm::StringRef dir) {
+  // A kernel from the disk cache has no IR (its code is the host-tuned .so
+  // of the cache entry); a bundle for another machine is compiled afresh.
+  handle->writeBundle = [kernel = *kernel, text = std::string(source),
+                         bufferName = std::string(buffer_name && *buffer_name
+                                                      ? buffer_name
+                                                      : "<spec>"),
+                         options](llvm::StringRef dir) -> llvm::Error {
+    if (!kernel.loweredIR().empty())
       return attnc::writeBundle(kernel, dir, {});
-    };
+    Compiler fresh;
+    auto recompiled = fresh.compileSpec(text, bufferName, options);
+    if (!recompiled)
+      return recompiled.takeError();
+    return attnc::writeBundle(*recompiled, dir, {});
+  };
   *out = handle;
   return ATTNC_OK;
 }
