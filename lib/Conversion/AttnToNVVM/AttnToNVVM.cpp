@@ -3,19 +3,25 @@
 // Lowers a function holding one `attn.attention` to a `gpu.func` kernel in a
 // `gpu.module`, FlashAttention-2 style (GPU-KERNELS.md §2):
 //   * one CTA computes one query tile of one (batch, head); grid =
-//     (query tiles, heads, batch), 16 query rows per warp;
+//     (query tiles, heads, batch); 32 query rows (two m16 tiles) per warp
+//     when both head dims are <= 128, else 16, so a 128-row tile is 4 or 8
+//     warps;
 //   * the Q tile and each 64-key K/V tile are copied to shared memory with
-//     16-byte cp.async (ragged rows are zero-filled, no branches); K and V are
-//     separate groups so S = Q·Kᵀ starts while V is still in flight;
+//     16-byte cp.async (ragged rows are zero-filled, no branches); K/V have
+//     two stages, the next visited tile's copies run under this tile's math
+//     (KeyTileLoop.cpp);
 //   * S and O = P·V are m16n8k16 tensor-core products fed by ldmatrix (V with
 //     .trans), fp32 accumulators; P never leaves registers: two adjacent S
 //     accumulator tiles are exactly the A fragment of P·V;
 //   * the online softmax runs in registers: row max and sum over the 4 lanes
-//     of a quad by xor shuffles, exp2 with scale·log2(e) folded in;
+//     of a quad by xor shuffles, exp2 with scale·log2(e) folded in (one FMA
+//     per exponent when the scale is a positive constant and no score rule);
 //   * per key tile the compiled interval analysis of the mask
-//     (TileClassification.h) skips empty tiles and runs full ones without
+//     (TileClassification.h) drops empty tiles before the walk (only the
+//     visited ones are iterated, KeyTileLoop.cpp) and runs full ones without
 //     mask code; partial tiles evaluate the cloned mask region per element
-//     into a 32-bit keep word (a loop, so the region is cloned once);
+//     into a 32-bit keep word (straight-line, so LLVM shares the per-row
+//     and per-column parts);
 //   * fully masked rows write 0 and lse -inf.
 // Kernel parameters are exactly cuLaunchKernel's kernelParams: data pointers
 // (q, k, v, inputs..., out, lse?), then per tensor its sizes and strides as
@@ -26,6 +32,7 @@
 
 #include "attn/Conversion/Passes.h"
 
+#include "KernelEmitter.h"
 #include "WarpMma.h"
 #include "attn/Conversion/KernelABI.h"
 #include "attn/Conversion/LoweringUtils.h"
@@ -41,6 +48,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
 
 #include <cmath>
 
@@ -53,20 +61,13 @@ using namespace mlir;
 using namespace mlir::attn;
 using namespace mlir::attn::gpu_kernel;
 
-namespace {
 
-constexpr int64_t kKeyTile = 64;
-/// Shared-memory rows are padded by 16 bytes so that the 8 row addresses of
-/// one ldmatrix fall in distinct bank groups.
-constexpr int64_t kPad = 8;
-
-Value f32c(ImplicitLocOpBuilder &b, double v) {
+Value gpu_kernel::f32c(ImplicitLocOpBuilder &b, double v) {
   return floatConstant(b, b.getF32Type(), v);
 }
 
-/// An scf.if yielding `types`.
 SmallVector<Value>
-ifThenElseN(ImplicitLocOpBuilder &b, Value cond, TypeRange types,
+gpu_kernel::ifThenElseN(ImplicitLocOpBuilder &b, Value cond, TypeRange types,
             function_ref<SmallVector<Value>(ImplicitLocOpBuilder &)> then,
             function_ref<SmallVector<Value>(ImplicitLocOpBuilder &)> otherwise) {
   auto ifOp = scf::IfOp::create(b, types, cond, /*withElse=*/true);
@@ -81,7 +82,7 @@ ifThenElseN(ImplicitLocOpBuilder &b, Value cond, TypeRange types,
 
 /// The tile shapes the kernel supports: 16 query rows per warp (64 or 128
 /// per CTA) and 64-key tiles. Schedules of other volumes are replaced.
-ScheduleAttr normalizeSchedule(AttentionOp op, ScheduleAttr schedule) {
+static ScheduleAttr normalizeSchedule(AttentionOp op, ScheduleAttr schedule) {
   auto volume = [](ArrayRef<int64_t> tile) {
     int64_t v = 1;
     for (int64_t t : tile)
@@ -109,61 +110,6 @@ ScheduleAttr normalizeSchedule(AttentionOp op, ScheduleAttr schedule) {
   }
   return ScheduleAttr::get(op.getContext(), tq, tk, volume(tq) / 16, 2, 1);
 }
-
-/// Byte offsets of this lane's ldmatrix row address inside the Q, K and V
-/// tiles (see GPU-KERNELS.md §2 for the lane -> row mapping).
-struct LaneOffsets {
-  Value q, k, v;
-};
-
-/// Builds the kernel of one attention function.
-class KernelEmitter {
-public:
-  KernelEmitter(func::FuncOp func, AttentionOp op, ScheduleAttr schedule,
-                gpu::GPUModuleOp module)
-      : func(func), op(op), schedule(schedule), module(module) {}
-  LogicalResult emit();
-
-private:
-  LogicalResult checkSupported();
-  void loadTile(ImplicitLocOpBuilder &b, const TensorParam &param, Value head,
-                ArrayRef<Value> start, ArrayRef<Value> extent,
-                ArrayRef<int64_t> tile, int64_t rows, int64_t dim, Value smem);
-  SmallVector<Value> positionsOf(ImplicitLocOpBuilder &b, Value row,
-                                 ArrayRef<Value> start, ArrayRef<int64_t> tile);
-  Value allBelow(ImplicitLocOpBuilder &b, ArrayRef<Value> pos,
-                 ArrayRef<Value> extent);
-  SmallVector<Value> visitKeyTile(ImplicitLocOpBuilder &b, Value keyTile,
-                                  ValueRange state);
-  SmallVector<Value> processTile(ImplicitLocOpBuilder &b,
-                                 ArrayRef<Value> keyStart, Value needMask,
-                                 ValueRange state);
-  Value maskWord(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart);
-  void applyScoreRule(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart,
-                      SmallVector<Value> &s);
-  void storeOutput(ImplicitLocOpBuilder &b, ValueRange state);
-  /// Row (0..tileQ) and column (0..64) of element `e` (0..31) of this
-  /// thread's S fragments: n-tile e/4, row half (e%4)/2, column (e%2).
-  std::pair<Value, Value> elementCoords(ImplicitLocOpBuilder &b, Value e);
-
-  func::FuncOp func;
-  AttentionOp op;
-  ScheduleAttr schedule;
-  gpu::GPUModuleOp module;
-
-  Type elementType;
-  int64_t headDim = 0, valueDim = 0, tileQ = 0, warps = 0, threads = 0;
-  SmallVector<int64_t> tq, tk;
-  TensorParam q, k, v, out;
-  std::optional<TensorParam> lse;
-  SmallVector<TensorParam> inputs;
-  /// Clones the mask and score regions; owns the values above the op.
-  std::optional<RegionInliner> regions;
-  Value batch, head, kvHead, scaleLog2e, tid, warp, lane, g, t;
-  Value qSmem, kSmem, vSmem;
-  LaneOffsets lanes;
-  SmallVector<Value> queryStart, queryExtent, keyExtent;
-};
 
 LogicalResult KernelEmitter::checkSupported() {
   if (!func.getBody().hasOneBlock())
@@ -195,7 +141,12 @@ LogicalResult KernelEmitter::checkSupported() {
   tq = llvm::to_vector(schedule.getTileQ());
   tk = llvm::to_vector(schedule.getTileKv());
   tileQ = schedule.getQueryTileVolume();
-  warps = tileQ / 16;
+  // Two m-tiles (32 query rows) per warp halve the shared-memory reads per
+  // product (FA2's layout); their O accumulators (valueDim / 2 registers per
+  // m-tile) only fit for value dims up to 128.
+  mTiles = valueDim <= 128 && headDim <= 128 && tileQ % 32 == 0 ? 2 : 1;
+  rowsPerWarp = 16 * mTiles;
+  warps = tileQ / rowsPerWarp;
   threads = warps * 32;
   for (Value input : op.getInputs()) {
     Type element = cast<RankedTensorType>(input.getType()).getElementType();
@@ -251,14 +202,17 @@ void KernelEmitter::loadTile(ImplicitLocOpBuilder &b, const TensorParam &param,
 }
 
 std::pair<Value, Value> KernelEmitter::elementCoords(ImplicitLocOpBuilder &b,
-                                                     Value e) {
+                                                     Value e, int64_t m) {
   Value nTile = arith::DivUIOp::create(b, e, idx(b, 4));
   Value within = arith::RemUIOp::create(b, e, idx(b, 4));
   Value half = arith::DivUIOp::create(b, within, idx(b, 2));
   Value odd = arith::RemUIOp::create(b, within, idx(b, 2));
   Value row = arith::AddIOp::create(
-      b, arith::AddIOp::create(b, arith::MulIOp::create(b, warp, idx(b, 16)), g),
-      arith::MulIOp::create(b, half, idx(b, 8)));
+      b,
+      arith::AddIOp::create(b, arith::MulIOp::create(b, warp, idx(b, rowsPerWarp)),
+                            g),
+      arith::AddIOp::create(b, arith::MulIOp::create(b, half, idx(b, 8)),
+                            idx(b, 16 * m)));
   Value col = arith::AddIOp::create(
       b, arith::AddIOp::create(b, arith::MulIOp::create(b, nTile, idx(b, 8)),
                                arith::MulIOp::create(b, t, idx(b, 2))),
@@ -266,47 +220,42 @@ std::pair<Value, Value> KernelEmitter::elementCoords(ImplicitLocOpBuilder &b,
   return {row, col};
 }
 
-Value KernelEmitter::maskWord(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart) {
+Value KernelEmitter::maskWord(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart,
+                              int64_t m) {
+  // Straight-line over the 32 elements (2 rows x 16 columns) and evaluated
+  // unconditionally (input reads are guarded anyway), so that LLVM shares
+  // what depends on the row alone or the column alone (a neighborhood's
+  // window start, doc[b, i]) instead of redoing all of it per element.
   Type i32 = b.getI32Type();
-  auto loop = scf::ForOp::create(
-      b, idx(b, 0), idx(b, 32), idx(b, 1),
-      ValueRange{arith::ConstantIntOp::create(b, i32, 0)},
-      [&](OpBuilder &nested, Location loc, Value e, ValueRange carried) {
-        ImplicitLocOpBuilder in(loc, nested);
-        auto [row, col] = elementCoords(in, e);
-        SmallVector<Value> qpos = positionsOf(in, row, queryStart, tq);
-        SmallVector<Value> kpos = positionsOf(in, col, keyStart, tk);
-        Value kept = allBelow(in, kpos, keyExtent);
-        if (op.hasMask()) {
-          kept = ifThenElse(
-              in, kept, in.getI1Type(),
-              [&](ImplicitLocOpBuilder &m) -> Value {
-                SmallVector<Value> coords{toI64(m, batch), toI64(m, head)};
-                for (Value p : qpos)
-                  coords.push_back(toI64(m, p));
-                for (Value p : kpos)
-                  coords.push_back(toI64(m, p));
-                return regions->inlineRegion(m, op.getMask(), coords);
-              },
-              [&](ImplicitLocOpBuilder &m) -> Value {
-                return arith::ConstantIntOp::create(m, false, 1);
-              });
-        }
-        Value bit = arith::ShLIOp::create(
-            in, arith::ExtUIOp::create(in, i32, kept),
-            arith::IndexCastOp::create(in, i32, e));
-        scf::YieldOp::create(in, ValueRange{arith::OrIOp::create(in, carried[0], bit)});
-      });
-  return loop.getResult(0);
+  Value word = arith::ConstantIntOp::create(b, i32, 0);
+  for (int64_t e = 0; e < 32; ++e) {
+    auto [row, col] = elementCoords(b, idx(b, e), m);
+    SmallVector<Value> qpos = positionsOf(b, row, queryStart, tq);
+    SmallVector<Value> kpos = positionsOf(b, col, keyStart, tk);
+    Value kept = allBelow(b, kpos, keyExtent);
+    if (op.hasMask()) {
+      SmallVector<Value> coords{toI64(b, batch), toI64(b, head)};
+      for (Value p : qpos)
+        coords.push_back(toI64(b, p));
+      for (Value p : kpos)
+        coords.push_back(toI64(b, p));
+      kept = arith::AndIOp::create(
+          b, kept, regions->inlineRegion(b, op.getMask(), coords));
+    }
+    Value bit = arith::ShLIOp::create(b, arith::ExtUIOp::create(b, i32, kept),
+                                      arith::ConstantIntOp::create(b, i32, e));
+    word = arith::OrIOp::create(b, word, bit);
+  }
+  return word;
 }
 
 void KernelEmitter::applyScoreRule(ImplicitLocOpBuilder &b,
-                                   ArrayRef<Value> keyStart,
+                                   ArrayRef<Value> keyStart, int64_t m,
                                    SmallVector<Value> &s) {
   Value minusInf = f32c(b, -INFINITY);
   Value ln2 = f32c(b, M_LN2), log2e = f32c(b, M_LOG2E);
   for (auto [e, value] : llvm::enumerate(s)) {
-    auto [row, col] = elementCoords(b, idx(b, e));
+    auto [row, col] = elementCoords(b, idx(b, e), m);
     SmallVector<Value> args{arith::MulFOp::create(b, value, ln2),
                             toI64(b, batch), toI64(b, head)};
     for (Value p : positionsOf(b, row, queryStart, tq))
@@ -324,14 +273,9 @@ void KernelEmitter::applyScoreRule(ImplicitLocOpBuilder &b,
 
 
 
-
-/// The kernel's loop state: running max and sum of the thread's two rows,
-/// then the O accumulators (valueDim / 8 n-tiles of 4 fp32).
-enum : int64_t { kMax0 = 0, kMax1 = 1, kSum0 = 2, kSum1 = 3, kAcc = 4 };
-
-
-LaneOffsets laneOffsets(ImplicitLocOpBuilder &b, Value lane, Value warp,
-                               int64_t headDim, int64_t valueDim) {
+static LaneOffsets laneOffsets(ImplicitLocOpBuilder &b, Value lane, Value warp,
+                               int64_t rowsPerWarp, int64_t headDim,
+                               int64_t valueDim) {
   auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
   auto mul = [&](Value x, int64_t y) -> Value {
     return arith::MulIOp::create(b, x, c(y));
@@ -345,7 +289,7 @@ LaneOffsets laneOffsets(ImplicitLocOpBuilder &b, Value lane, Value warp,
   Value oct = arith::RemUIOp::create(b, arith::DivUIOp::create(b, lane, c(8)), c(2));
   int64_t qRow = (headDim + kPad) * 2, vRow = (valueDim + kPad) * 2;
   LaneOffsets o;
-  o.q = add(mul(add(mul(warp, 16), mod16), qRow), mul(div16, 16));
+  o.q = add(mul(add(mul(warp, rowsPerWarp), mod16), qRow), mul(div16, 16));
   o.k = add(mul(add(mul(div16, 8), mod8), qRow), mul(oct, 16));
   o.v = add(mul(add(mul(oct, 8), mod8), vRow), mul(div16, 16));
   return o;
@@ -354,182 +298,171 @@ LaneOffsets laneOffsets(ImplicitLocOpBuilder &b, Value lane, Value warp,
 SmallVector<Value> KernelEmitter::processTile(ImplicitLocOpBuilder &b,
                                               ArrayRef<Value> keyStart,
                                               Value needMask,
+                                              ArrayRef<Value> words, Value stage,
                                               ValueRange state) {
   Type f32 = b.getF32Type();
   int64_t kRow = (headDim + kPad) * 2, vRow = (valueDim + kPad) * 2;
-  // Every warp must be done with the previous tile's K and V.
-  gpu::BarrierOp::create(b);
-  loadTile(b, k, kvHead, keyStart, keyExtent, tk, kKeyTile, headDim, kSmem);
-  NVVM::CpAsyncCommitGroupOp::create(b);
-  loadTile(b, v, kvHead, keyStart, keyExtent, tk, kKeyTile, valueDim, vSmem);
-  NVVM::CpAsyncCommitGroupOp::create(b);
-  NVVM::CpAsyncWaitGroupOp::create(b, 1);
-  gpu::BarrierOp::create(b);
+  // This tile's K and V are in shared memory (walkKeyTiles waited for them).
+  Value kTile = smemOffset(
+      b, kSmem, arith::MulIOp::create(b, stage, idx(b, kStageBytes)));
+  Value vTile = smemOffset(
+      b, vSmem, arith::MulIOp::create(b, stage, idx(b, vStageBytes)));
+  int64_t qRow = (headDim + kPad) * 2;
 
-  // S = Q·Kᵀ: 8 n-tiles of 8 keys, 4 fp32 each.
+  // S = Q·Kᵀ per m-tile (16 query rows): 8 n-tiles of 8 keys, 4 fp32 each.
+  // Each K fragment feeds every m-tile of the warp: with two m-tiles a warp
+  // reads K and V from shared memory half as often per product.
   Value zero = f32c(b, 0.0);
-  SmallVector<Value> s(32, zero);
+  SmallVector<SmallVector<Value>> s(mTiles, SmallVector<Value>(32, zero));
   for (int64_t kk = 0; kk < headDim / 16; ++kk) {
-    SmallVector<Value, 4> a = emitLdMatrixX4(
-        b, smemOffset(b, qSmem, arith::AddIOp::create(b, lanes.q, idx(b, kk * 32))),
-        false);
+    SmallVector<SmallVector<Value, 4>> a;
+    for (int64_t m = 0; m < mTiles; ++m)
+      a.push_back(emitLdMatrixX4(
+          b,
+          smemOffset(b, qSmem,
+                     arith::AddIOp::create(b, lanes.q,
+                                           idx(b, m * 16 * qRow + kk * 32))),
+          false));
     for (int64_t j = 0; j < 8; j += 2) {
       Value at = arith::AddIOp::create(b, lanes.k,
                                        idx(b, j * 8 * kRow + kk * 32));
-      SmallVector<Value, 4> r = emitLdMatrixX4(b, smemOffset(b, kSmem, at), false);
-      for (int64_t h = 0; h < 2; ++h) {
-        SmallVector<Value, 4> d = emitMma16816(
-            b, elementType, a, {r[2 * h], r[2 * h + 1]},
-            ArrayRef<Value>(s).slice((j + h) * 4, 4));
-        for (int64_t e = 0; e < 4; ++e)
-          s[(j + h) * 4 + e] = d[e];
-      }
+      SmallVector<Value, 4> r = emitLdMatrixX4(b, smemOffset(b, kTile, at), false);
+      for (int64_t m = 0; m < mTiles; ++m)
+        for (int64_t h = 0; h < 2; ++h) {
+          SmallVector<Value, 4> d = emitMma16816(
+              b, elementType, a[m], {r[2 * h], r[2 * h + 1]},
+              ArrayRef<Value>(s[m]).slice((j + h) * 4, 4));
+          for (int64_t e = 0; e < 4; ++e)
+            s[m][(j + h) * 4 + e] = d[e];
+        }
     }
   }
-  for (Value &x : s)
-    x = arith::MulFOp::create(b, x, scaleLog2e);
+  // With a positive scale and no score rule, S stays unscaled: the row max
+  // commutes with the scale, and each exponent is one FMA (s·c − max·c)
+  // instead of a multiply and a subtract (FA2's softmax).
+  if (!foldScale)
+    for (auto &tile : s)
+      for (Value &x : tile)
+        x = arith::MulFOp::create(b, x, scaleLog2e);
 
   Value minusInf = f32c(b, -INFINITY);
-  SmallVector<Type> sTypes(32, f32);
-  s = ifThenElseN(
+  SmallVector<Type> sTypes(32 * mTiles, f32);
+  SmallVector<Value> flat;
+  for (auto &tile : s)
+    llvm::append_range(flat, tile);
+  flat = ifThenElseN(
       b, needMask, sTypes,
       [&](ImplicitLocOpBuilder &in) {
-        Value word = maskWord(in, keyStart);
         SmallVector<Value> masked;
         Type i32 = in.getI32Type();
-        for (auto [e, x] : llvm::enumerate(s)) {
-          Value bit = arith::AndIOp::create(
-              in, arith::ShRUIOp::create(in, word,
-                                         arith::ConstantIntOp::create(in, i32, e)),
-              arith::ConstantIntOp::create(in, i32, 1));
-          Value keep = arith::CmpIOp::create(
-              in, arith::CmpIPredicate::ne, bit,
-              arith::ConstantIntOp::create(in, i32, 0));
-          masked.push_back(arith::SelectOp::create(in, keep, x, minusInf));
+        for (int64_t m = 0; m < mTiles; ++m) {
+          Value word = words.empty() ? maskWord(in, keyStart, m) : words[m];
+          for (int64_t e = 0; e < 32; ++e) {
+            Value bit = arith::AndIOp::create(
+                in,
+                arith::ShRUIOp::create(in, word,
+                                       arith::ConstantIntOp::create(in, i32, e)),
+                arith::ConstantIntOp::create(in, i32, 1));
+            Value keep = arith::CmpIOp::create(
+                in, arith::CmpIPredicate::ne, bit,
+                arith::ConstantIntOp::create(in, i32, 0));
+            masked.push_back(
+                arith::SelectOp::create(in, keep, s[m][e], minusInf));
+          }
         }
         return masked;
       },
-      [&](ImplicitLocOpBuilder &) { return s; });
-  if (op.hasScore())
-    applyScoreRule(b, keyStart, s);
+      [&](ImplicitLocOpBuilder &) { return flat; });
+  for (int64_t m = 0; m < mTiles; ++m) {
+    s[m].assign(flat.begin() + 32 * m, flat.begin() + 32 * (m + 1));
+    if (op.hasScore())
+      applyScoreRule(b, keyStart, m, s[m]);
+  }
 
-  // Online softmax on the thread's two rows (r = 0: row g, r = 1: row g + 8).
+  // Online softmax on the thread's rows (per m-tile, r = 0: row g, r = 1:
+  // row g + 8).
   SmallVector<Value> next(state.begin(), state.end());
-  Value ref[2], correction[2];
-  for (int64_t r = 0; r < 2; ++r) {
-    Value tileMax = minusInf;
-    for (int64_t j = 0; j < 8; ++j)
-      for (int64_t c = 0; c < 2; ++c)
-        tileMax = arith::MaximumFOp::create(b, tileMax, s[j * 4 + 2 * r + c]);
-    tileMax = emitQuadReduce(b, tileMax, /*isMax=*/true);
-    Value oldMax = state[kMax0 + r];
-    Value newMax = arith::MaximumFOp::create(b, oldMax, tileMax);
-    // A row with nothing kept so far subtracts 0: exp2(-inf) stays 0, no NaN.
-    Value empty =
-        arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, newMax, minusInf);
-    ref[r] = arith::SelectOp::create(b, empty, zero, newMax);
-    correction[r] = emitFastExp2(b, arith::SubFOp::create(b, oldMax, ref[r]));
-    next[kMax0 + r] = newMax;
-  }
-  Value rowSum[2] = {zero, zero};
-  for (int64_t e = 0; e < 32; ++e) {
-    int64_t r = (e % 4) / 2;
-    s[e] = emitFastExp2(b, arith::SubFOp::create(b, s[e], ref[r]));
-    rowSum[r] = arith::AddFOp::create(b, rowSum[r], s[e]);
-  }
-  for (int64_t r = 0; r < 2; ++r)
-    next[kSum0 + r] = arith::AddFOp::create(
-        b, arith::MulFOp::create(b, state[kSum0 + r], correction[r]), rowSum[r]);
   int64_t accCount = valueDim / 8 * 4;
-  for (int64_t e = 0; e < accCount; ++e)
-    next[kAcc + e] =
-        arith::MulFOp::create(b, state[kAcc + e], correction[(e % 4) / 2]);
+  for (int64_t m = 0; m < mTiles; ++m) {
+    Value ref[2], correction[2];
+    for (int64_t r = 0; r < 2; ++r) {
+      Value tileMax = minusInf;
+      for (int64_t j = 0; j < 8; ++j)
+        for (int64_t c = 0; c < 2; ++c)
+          tileMax = arith::MaximumFOp::create(b, tileMax, s[m][j * 4 + 2 * r + c]);
+      tileMax = emitQuadReduce(b, tileMax, /*isMax=*/true);
+      if (foldScale)
+        tileMax = arith::MulFOp::create(b, tileMax, scaleLog2e);
+      Value oldMax = state[maxIndex(m, r)];
+      Value newMax = arith::MaximumFOp::create(b, oldMax, tileMax);
+      // A row with nothing kept so far subtracts 0: exp2(-inf) stays 0.
+      Value empty =
+          arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, newMax, minusInf);
+      ref[r] = arith::SelectOp::create(b, empty, zero, newMax);
+      correction[r] = emitFastExp2(b, arith::SubFOp::create(b, oldMax, ref[r]));
+      next[maxIndex(m, r)] = newMax;
+    }
+    Value rowSum[2] = {zero, zero};
+    Value negRef[2] = {arith::NegFOp::create(b, ref[0]),
+                       arith::NegFOp::create(b, ref[1])};
+    for (int64_t e = 0; e < 32; ++e) {
+      int64_t r = (e % 4) / 2;
+      Value x = foldScale
+                    ? Value(math::FmaOp::create(b, s[m][e], scaleLog2e, negRef[r]))
+                    : Value(arith::SubFOp::create(b, s[m][e], ref[r]));
+      s[m][e] = emitFastExp2(b, x);
+      rowSum[r] = arith::AddFOp::create(b, rowSum[r], s[m][e]);
+    }
+    for (int64_t r = 0; r < 2; ++r)
+      next[sumIndex(m, r)] = arith::AddFOp::create(
+          b, arith::MulFOp::create(b, state[sumIndex(m, r)], correction[r]),
+          rowSum[r]);
+    for (int64_t e = 0; e < accCount; ++e)
+      next[accIndex(m, e)] = arith::MulFOp::create(b, state[accIndex(m, e)],
+                                                   correction[(e % 4) / 2]);
+  }
 
   // O += P·V with P's A fragments taken straight from the S accumulators.
-  NVVM::CpAsyncWaitGroupOp::create(b, 0);
-  gpu::BarrierOp::create(b);
   for (int64_t kk = 0; kk < kKeyTile / 16; ++kk) {
-    auto p = [&](int64_t tile, int64_t e) { return s[(2 * kk + tile) * 4 + e]; };
-    SmallVector<Value> a{emitPack(b, elementType, p(0, 0), p(0, 1)),
-                         emitPack(b, elementType, p(0, 2), p(0, 3)),
-                         emitPack(b, elementType, p(1, 0), p(1, 1)),
-                         emitPack(b, elementType, p(1, 2), p(1, 3))};
+    SmallVector<SmallVector<Value>> a;
+    for (int64_t m = 0; m < mTiles; ++m) {
+      auto p = [&](int64_t tile, int64_t e) {
+        return s[m][(2 * kk + tile) * 4 + e];
+      };
+      a.push_back({emitPack(b, elementType, p(0, 0), p(0, 1)),
+                   emitPack(b, elementType, p(0, 2), p(0, 3)),
+                   emitPack(b, elementType, p(1, 0), p(1, 1)),
+                   emitPack(b, elementType, p(1, 2), p(1, 3))});
+    }
     for (int64_t n = 0; n < valueDim / 8; n += 2) {
       Value at = arith::AddIOp::create(b, lanes.v,
                                        idx(b, kk * 16 * vRow + n * 16));
-      SmallVector<Value, 4> r = emitLdMatrixX4(b, smemOffset(b, vSmem, at), true);
-      for (int64_t h = 0; h < 2; ++h) {
-        int64_t base = kAcc + (n + h) * 4;
-        SmallVector<Value, 4> d =
-            emitMma16816(b, elementType, a, {r[2 * h], r[2 * h + 1]},
-                         ArrayRef<Value>(next).slice(base, 4));
-        for (int64_t e = 0; e < 4; ++e)
-          next[base + e] = d[e];
-      }
+      SmallVector<Value, 4> r = emitLdMatrixX4(b, smemOffset(b, vTile, at), true);
+      for (int64_t m = 0; m < mTiles; ++m)
+        for (int64_t h = 0; h < 2; ++h) {
+          int64_t base = accIndex(m, (n + h) * 4);
+          SmallVector<Value, 4> d =
+              emitMma16816(b, elementType, a[m], {r[2 * h], r[2 * h + 1]},
+                           ArrayRef<Value>(next).slice(base, 4));
+          for (int64_t e = 0; e < 4; ++e)
+            next[base + e] = d[e];
+        }
     }
   }
   return next;
 }
 
-SmallVector<Value> KernelEmitter::visitKeyTile(ImplicitLocOpBuilder &b,
-                                               Value keyTile, ValueRange state) {
-  SmallVector<Value> keyCounts;
-  for (auto [extent, tile] : llvm::zip(keyExtent, tk))
-    keyCounts.push_back(arith::CeilDivUIOp::create(b, extent, idx(b, tile)));
-  SmallVector<Value> keyStart;
-  Value ragged = arith::ConstantIntOp::create(b, false, 1);
-  SmallVector<Interval> boxes{{toI64(b, batch), toI64(b, batch)},
-                              {toI64(b, head), toI64(b, head)}};
-  SmallVector<Interval> keyBoxes;
-  for (auto [axis, coord] :
-       llvm::enumerate(gridCoordinates(b, keyTile, keyCounts))) {
-    Value start = arith::MulIOp::create(b, coord, idx(b, tk[axis]));
-    keyStart.push_back(start);
-    Value end = arith::AddIOp::create(b, start, idx(b, tk[axis]));
-    ragged = arith::OrIOp::create(
-        b, ragged,
-        arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, end, keyExtent[axis]));
-    Value last = arith::SubIOp::create(
-        b, arith::MinUIOp::create(b, end, keyExtent[axis]), idx(b, 1));
-    keyBoxes.push_back({toI64(b, start), toI64(b, last)});
-  }
-  for (auto [axis, start] : llvm::enumerate(queryStart)) {
-    Value end = arith::AddIOp::create(b, start, idx(b, tq[axis]));
-    Value last = arith::SubIOp::create(
-        b, arith::MinUIOp::create(b, end, queryExtent[axis]), idx(b, 1));
-    boxes.push_back({toI64(b, start), toI64(b, last)});
-  }
-  llvm::append_range(boxes, keyBoxes);
-  Value mayKeep = arith::ConstantIntOp::create(b, true, 1);
-  Value mayDrop = arith::ConstantIntOp::create(b, false, 1);
-  if (op.hasMask()) {
-    MaybeBool cls =
-        emitMaskClassification(b, b.getLoc(), op.getMask(), boxes,
-                               regions->outer());
-    mayKeep = cls.mayBeTrue;
-    mayDrop = cls.mayBeFalse;
-  }
-  // The classification depends only on tile indices and sizes, so the whole
-  // CTA takes the same branch and the barriers inside are safe.
-  Value needMask = arith::OrIOp::create(b, mayDrop, ragged);
-  return ifThenElseN(
-      b, mayKeep, state.getTypes(),
-      [&](ImplicitLocOpBuilder &in) {
-        return processTile(in, keyStart, needMask, state);
-      },
-      [&](ImplicitLocOpBuilder &) {
-        return SmallVector<Value>(state.begin(), state.end());
-      });
-}
-
 void KernelEmitter::storeOutput(ImplicitLocOpBuilder &b, ValueRange state) {
-  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  Type f32 = b.getF32Type();
   Value zero = f32c(b, 0.0);
+  for (int64_t m = 0; m < mTiles; ++m)
   for (int64_t r = 0; r < 2; ++r) {
-    Value sum = emitQuadReduce(b, state[kSum0 + r], /*isMax=*/false);
+    Value sum = emitQuadReduce(b, state[sumIndex(m, r)], /*isMax=*/false);
     Value row = arith::AddIOp::create(
-        b, arith::AddIOp::create(b, arith::MulIOp::create(b, warp, idx(b, 16)), g),
-        idx(b, 8 * r));
+        b,
+        arith::AddIOp::create(b, arith::MulIOp::create(b, warp, idx(b, rowsPerWarp)),
+                              g),
+        idx(b, 16 * m + 8 * r));
     SmallVector<Value> pos = positionsOf(b, row, queryStart, tq);
     auto ifOp = scf::IfOp::create(b, allBelow(b, pos, queryExtent), false);
     ImplicitLocOpBuilder in =
@@ -543,9 +476,10 @@ void KernelEmitter::storeOutput(ImplicitLocOpBuilder &b, ValueRange state) {
     Value base = arith::AddIOp::create(in, out.offsetOf(in, indices),
                                        arith::MulIOp::create(in, t, idx(in, 2)));
     for (int64_t n = 0; n < valueDim / 8; ++n) {
-      Value lo = arith::MulFOp::create(in, state[kAcc + n * 4 + 2 * r], inverse);
-      Value hi =
-          arith::MulFOp::create(in, state[kAcc + n * 4 + 2 * r + 1], inverse);
+      Value lo = arith::MulFOp::create(in, state[accIndex(m, n * 4 + 2 * r)],
+                                       inverse);
+      Value hi = arith::MulFOp::create(
+          in, state[accIndex(m, n * 4 + 2 * r + 1)], inverse);
       Value address =
           out.addressOf(in, arith::AddIOp::create(in, base, idx(in, n * 8)));
       if (out.elementType == f32) {
@@ -565,13 +499,12 @@ void KernelEmitter::storeOutput(ImplicitLocOpBuilder &b, ValueRange state) {
       ImplicitLocOpBuilder w =
           ImplicitLocOpBuilder::atBlockBegin(in.getLoc(), first.thenBlock());
       Value value = arith::AddFOp::create(
-          w, arith::MulFOp::create(w, state[kMax0 + r], f32c(w, M_LN2)),
+          w, arith::MulFOp::create(w, state[maxIndex(m, r)], f32c(w, M_LN2)),
           math::LogOp::create(w, arith::SelectOp::create(w, kept, sum,
                                                          f32c(w, 1.0))));
       value = arith::SelectOp::create(w, kept, value, f32c(w, -INFINITY));
       lse->store(w, value, lse->addressOf(w, lse->offsetOf(w, indices)));
     }
-    (void)i32;
   }
 }
 
@@ -659,6 +592,13 @@ LogicalResult KernelEmitter::emit() {
   Value scale = op.getScale() ? regions->outer().lookupOrDefault(op.getScale())
                               : f32c(b, 1.0 / std::sqrt(double(headDim)));
   scaleLog2e = arith::MulFOp::create(b, scale, f32c(b, M_LOG2E));
+  if (op.hasMask())
+    op.getMask().walk([&](tensor::ExtractOp) { maskReadsInputs = true; });
+  FloatAttr scaleConstant;
+  foldScale = !op.hasScore() &&
+              (!op.getScale() ||
+               (matchPattern(scale, m_Constant(&scaleConstant)) &&
+                scaleConstant.getValueAsDouble() > 0));
   unsigned numAxes = op.getNumTokenAxes();
   for (unsigned axis = 0; axis < numAxes; ++axis) {
     queryExtent.push_back(q.sizes[2 + axis]);
@@ -671,18 +611,23 @@ LogicalResult KernelEmitter::emit() {
        llvm::enumerate(gridCoordinates(b, queryTile, queryCounts)))
     queryStart.push_back(arith::MulIOp::create(b, coord, idx(b, tq[axis])));
 
-  // Shared memory: Q tile, K tile, V tile, rows padded by 16 bytes.
+  // Shared memory: the Q tile, two stages of K and two of V (rows padded by
+  // 16 bytes), then one i32 per key tile of a chunk twice: classification
+  // words and the compacted list of visited tiles (KeyTileLoop.cpp).
   Value smem = LLVM::AddressOfOp::create(
       b, LLVM::LLVMPointerType::get(ctx, 3), smemName);
   int64_t qBytes = tileQ * (headDim + kPad) * 2;
-  int64_t kBytes = kKeyTile * (headDim + kPad) * 2;
+  kStageBytes = kKeyTile * (headDim + kPad) * 2;
+  vStageBytes = kKeyTile * (valueDim + kPad) * 2;
+  int64_t kvBytes = 2 * (kStageBytes + vStageBytes);
   qSmem = smem;
   kSmem = smemOffset(b, smem, idx(b, qBytes));
-  vSmem = smemOffset(b, smem, idx(b, qBytes + kBytes));
-  int64_t smemBytes =
-      qBytes + kBytes + kKeyTile * (valueDim + kPad) * 2;
+  vSmem = smemOffset(b, smem, idx(b, qBytes + 2 * kStageBytes));
+  flagSmem = smemOffset(b, smem, idx(b, qBytes + kvBytes));
+  listSmem = smemOffset(b, smem, idx(b, qBytes + kvBytes + threads * 4));
+  int64_t smemBytes = qBytes + kvBytes + 2 * threads * 4;
   kernel->setAttr("attn.dynamic_shared_memory", b.getI64IntegerAttr(smemBytes));
-  lanes = laneOffsets(b, lane, warp, headDim, valueDim);
+  lanes = laneOffsets(b, lane, warp, rowsPerWarp, headDim, valueDim);
 
   loadTile(b, q, head, queryStart, queryExtent, tq, tileQ, headDim, qSmem);
   NVVM::CpAsyncCommitGroupOp::create(b);
@@ -690,21 +635,11 @@ LogicalResult KernelEmitter::emit() {
   gpu::BarrierOp::create(b);
 
   Type f32 = b.getF32Type();
-  SmallVector<Value> init{f32c(b, -INFINITY), f32c(b, -INFINITY),
-                          f32c(b, 0.0), f32c(b, 0.0)};
-  init.append(valueDim / 8 * 4, f32c(b, 0.0));
+  SmallVector<Value> init(2 * mTiles, f32c(b, -INFINITY));
+  init.append(2 * mTiles, f32c(b, 0.0));
+  init.append(mTiles * (valueDim / 8 * 4), f32c(b, 0.0));
   (void)f32;
-  Value numKeyTiles = idx(b, 1);
-  for (auto [extent, tile] : llvm::zip(keyExtent, tk))
-    numKeyTiles = arith::MulIOp::create(
-        b, numKeyTiles, arith::CeilDivUIOp::create(b, extent, idx(b, tile)));
-  auto loop = scf::ForOp::create(
-      b, idx(b, 0), numKeyTiles, idx(b, 1), init,
-      [&](OpBuilder &nested, Location loc, Value tile, ValueRange state) {
-        ImplicitLocOpBuilder in(loc, nested);
-        scf::YieldOp::create(in, visitKeyTile(in, tile, state));
-      });
-  storeOutput(b, loop.getResults());
+  storeOutput(b, walkKeyTiles(b, init));
   gpu::ReturnOp::create(b);
 
   if (regions->placeholdersInUse())
@@ -716,6 +651,7 @@ LogicalResult KernelEmitter::emit() {
   return success();
 }
 
+namespace {
 struct ConvertAttnToNVVMPass
     : mlir::attn::impl::ConvertAttnToNVVMPassBase<ConvertAttnToNVVMPass> {
   using Base::Base;

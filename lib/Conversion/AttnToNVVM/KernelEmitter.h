@@ -1,0 +1,127 @@
+//===- KernelEmitter.h - the mma.sync attention kernel builder --*- C++ -*-===//
+//
+// The state of one kernel being built (AttnToNVVM.cpp has the overview),
+// shared by AttnToNVVM.cpp (setup, tile math, softmax, output) and
+// KeyTileLoop.cpp (which key tiles are visited, and their K/V copies).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_LIB_CONVERSION_ATTNTONVVM_KERNELEMITTER_H
+#define ATTN_LIB_CONVERSION_ATTNTONVVM_KERNELEMITTER_H
+
+#include "attn/Conversion/KernelABI.h"
+#include "attn/Conversion/LoweringUtils.h"
+#include "attn/Dialect/Attn/IR/AttnOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+
+#include <optional>
+
+namespace mlir::attn::gpu_kernel {
+
+/// Key rows per K/V tile.
+constexpr int64_t kKeyTile = 64;
+/// Shared-memory rows are padded by 16 bytes so that the 8 row addresses of
+/// one ldmatrix fall in distinct bank groups.
+constexpr int64_t kPad = 8;
+
+/// An f32 constant.
+Value f32c(ImplicitLocOpBuilder &b, double v);
+
+/// An scf.if yielding `types`.
+SmallVector<Value>
+ifThenElseN(ImplicitLocOpBuilder &b, Value cond, TypeRange types,
+            function_ref<SmallVector<Value>(ImplicitLocOpBuilder &)> then,
+            function_ref<SmallVector<Value>(ImplicitLocOpBuilder &)> otherwise);
+
+/// Byte offsets of this lane's ldmatrix row address inside the Q, K and V
+/// tiles (see GPU-KERNELS.md §2 for the lane -> row mapping).
+struct LaneOffsets {
+  Value q, k, v;
+};
+
+/// Builds the kernel of one attention function.
+class KernelEmitter {
+public:
+  KernelEmitter(func::FuncOp func, AttentionOp op, ScheduleAttr schedule,
+                gpu::GPUModuleOp module)
+      : func(func), op(op), schedule(schedule), module(module) {}
+  LogicalResult emit();
+
+private:
+  LogicalResult checkSupported();
+  void loadTile(ImplicitLocOpBuilder &b, const TensorParam &param, Value head,
+                ArrayRef<Value> start, ArrayRef<Value> extent,
+                ArrayRef<int64_t> tile, int64_t rows, int64_t dim, Value smem);
+  SmallVector<Value> positionsOf(ImplicitLocOpBuilder &b, Value row,
+                                 ArrayRef<Value> start, ArrayRef<int64_t> tile);
+  Value allBelow(ImplicitLocOpBuilder &b, ArrayRef<Value> pos,
+                 ArrayRef<Value> extent);
+  /// KeyTileLoop.cpp: the key-tile walk (classification, compaction of the
+  /// visited tiles, double-buffered K/V copies).
+  SmallVector<Value> keyTileStart(ImplicitLocOpBuilder &b, Value keyTile);
+  Value classifyKeyTile(ImplicitLocOpBuilder &b, Value keyTile);
+  void issueKeyTile(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart,
+                    Value stage);
+  SmallVector<Value> walkKeyTiles(ImplicitLocOpBuilder &b, ValueRange init);
+  /// S, softmax and O += P·V of one key tile whose K/V sit in `stage`;
+  /// where `needMask`, `words` (one per m-tile, maskWord; empty: computed
+  /// here, after S) say what is kept.
+  SmallVector<Value> processTile(ImplicitLocOpBuilder &b,
+                                 ArrayRef<Value> keyStart, Value needMask,
+                                 ArrayRef<Value> words, Value stage,
+                                 ValueRange state);
+  /// Bit e: whether element e of m-tile `m`'s S fragments is kept.
+  Value maskWord(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart, int64_t m);
+  void applyScoreRule(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart,
+                      int64_t m, SmallVector<Value> &s);
+  void storeOutput(ImplicitLocOpBuilder &b, ValueRange state);
+  /// Row (0..tileQ) and column (0..64) of element `e` (0..31) of this
+  /// thread's S fragments: n-tile e/4, row half (e%4)/2, column (e%2).
+  /// `m` selects the warp's m-tile (16 rows).
+  std::pair<Value, Value> elementCoords(ImplicitLocOpBuilder &b, Value e,
+                                        int64_t m);
+  /// The loop state: running max and sum of the thread's two rows per
+  /// m-tile, then per m-tile the O accumulators (valueDim / 8 n-tiles of 4
+  /// fp32).
+  int64_t maxIndex(int64_t m, int64_t r) const { return 2 * m + r; }
+  int64_t sumIndex(int64_t m, int64_t r) const { return 2 * mTiles + 2 * m + r; }
+  int64_t accIndex(int64_t m, int64_t e) const {
+    return 4 * mTiles + m * (valueDim / 8 * 4) + e;
+  }
+
+  func::FuncOp func;
+  AttentionOp op;
+  ScheduleAttr schedule;
+  gpu::GPUModuleOp module;
+
+  Type elementType;
+  int64_t headDim = 0, valueDim = 0, tileQ = 0, warps = 0, threads = 0;
+  /// m16 tiles of query rows per warp (1 or 2) and the rows they make.
+  int64_t mTiles = 1, rowsPerWarp = 16;
+  /// Whether the softmax folds a positive scale into one FMA per exponent
+  /// (no score rule, which must see scaled scores).
+  bool foldScale = false;
+  /// Whether the mask reads input tensors, which the interval analysis
+  /// cannot bound: then partial tiles are checked for "nothing kept" first.
+  bool maskReadsInputs = false;
+  SmallVector<int64_t> tq, tk;
+  TensorParam q, k, v, out;
+  std::optional<TensorParam> lse;
+  SmallVector<TensorParam> inputs;
+  /// Clones the mask and score regions; owns the values above the op.
+  std::optional<RegionInliner> regions;
+  Value batch, head, kvHead, scaleLog2e, tid, warp, lane, g, t;
+  /// Q tile; two stages of K and V tiles (`stage` selects one); the
+  /// per-chunk classification words and list of visited key tiles.
+  Value qSmem, kSmem, vSmem, flagSmem, listSmem;
+  int64_t kStageBytes = 0, vStageBytes = 0;
+  LaneOffsets lanes;
+  SmallVector<Value> queryStart, queryExtent, keyExtent;
+};
+
+
+} // namespace mlir::attn::gpu_kernel
+
+#endif // ATTN_LIB_CONVERSION_ATTNTONVVM_KERNELEMITTER_H

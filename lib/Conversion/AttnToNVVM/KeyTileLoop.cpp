@@ -1,0 +1,256 @@
+//===- KeyTileLoop.cpp - the key tiles a query tile visits ----------------===//
+//
+// The key-tile walk of the mma.sync kernel, in chunks of `threads` key tiles:
+//   1. each thread classifies one key tile of the chunk with the compiled
+//      interval analysis of the mask (TileClassification.h) into a word in
+//      shared memory: 0 empty, 1 full, 2 partial or ragged (needs the
+//      per-element mask);
+//   2. each thread counts the non-empty tiles before its own (a scan of the
+//      chunk's words; every lane reads the same word, a broadcast) and
+//      writes its tile at that position of a list. The list keeps key order,
+//      so results do not depend on timing;
+//   3. the CTA walks the list with two K/V stages: the cp.async copies of
+//      visited tile n+1 are in flight while tile n is computed; for masks
+//      that read tensors, a partial tile whose mask keeps nothing for any row
+//      of the CTA (found with a barrier-OR, bar.red.or) skips the products.
+// An empty tile therefore costs one thread one classification, not a trip
+// of the whole CTA through the loop: for window, document and neighborhood
+// masks most key tiles are empty.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelEmitter.h"
+#include "WarpMma.h"
+
+#include "attn/Dialect/Attn/Analysis/TileClassification.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+using namespace mlir::attn::gpu_kernel;
+
+SmallVector<Value> KernelEmitter::keyTileStart(ImplicitLocOpBuilder &b,
+                                               Value keyTile) {
+  SmallVector<Value> keyCounts;
+  for (auto [extent, tile] : llvm::zip(keyExtent, tk))
+    keyCounts.push_back(arith::CeilDivUIOp::create(b, extent, idx(b, tile)));
+  SmallVector<Value> start;
+  for (auto [axis, coord] :
+       llvm::enumerate(gridCoordinates(b, keyTile, keyCounts)))
+    start.push_back(arith::MulIOp::create(b, coord, idx(b, tk[axis])));
+  return start;
+}
+
+Value KernelEmitter::classifyKeyTile(ImplicitLocOpBuilder &b, Value keyTile) {
+  SmallVector<Value> keyStart = keyTileStart(b, keyTile);
+  Value ragged = arith::ConstantIntOp::create(b, false, 1);
+  SmallVector<Interval> boxes{{toI64(b, batch), toI64(b, batch)},
+                              {toI64(b, head), toI64(b, head)}};
+  SmallVector<Interval> keyBoxes;
+  for (auto [axis, start] : llvm::enumerate(keyStart)) {
+    Value end = arith::AddIOp::create(b, start, idx(b, tk[axis]));
+    ragged = arith::OrIOp::create(
+        b, ragged,
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, end, keyExtent[axis]));
+    Value last = arith::SubIOp::create(
+        b, arith::MinUIOp::create(b, end, keyExtent[axis]), idx(b, 1));
+    keyBoxes.push_back({toI64(b, start), toI64(b, last)});
+  }
+  for (auto [axis, start] : llvm::enumerate(queryStart)) {
+    Value end = arith::AddIOp::create(b, start, idx(b, tq[axis]));
+    Value last = arith::SubIOp::create(
+        b, arith::MinUIOp::create(b, end, queryExtent[axis]), idx(b, 1));
+    boxes.push_back({toI64(b, start), toI64(b, last)});
+  }
+  llvm::append_range(boxes, keyBoxes);
+  Value mayKeep = arith::ConstantIntOp::create(b, true, 1);
+  Value mayDrop = arith::ConstantIntOp::create(b, false, 1);
+  if (op.hasMask()) {
+    MaybeBool cls = emitMaskClassification(b, b.getLoc(), op.getMask(), boxes,
+                                           regions->outer());
+    mayKeep = cls.mayBeTrue;
+    mayDrop = cls.mayBeFalse;
+  }
+  Type i32 = b.getI32Type();
+  auto c = [&](int64_t v) { return arith::ConstantIntOp::create(b, i32, v); };
+  Value needMask = arith::OrIOp::create(b, mayDrop, ragged);
+  Value word = arith::SelectOp::create(b, needMask, c(2), c(1));
+  return arith::SelectOp::create(b, mayKeep, word, c(0));
+}
+
+void KernelEmitter::issueKeyTile(ImplicitLocOpBuilder &b,
+                                 ArrayRef<Value> keyStart, Value stage) {
+  Value kTile = smemOffset(
+      b, kSmem, arith::MulIOp::create(b, stage, idx(b, kStageBytes)));
+  Value vTile = smemOffset(
+      b, vSmem, arith::MulIOp::create(b, stage, idx(b, vStageBytes)));
+  loadTile(b, k, kvHead, keyStart, keyExtent, tk, kKeyTile, headDim, kTile);
+  loadTile(b, v, kvHead, keyStart, keyExtent, tk, kKeyTile, valueDim, vTile);
+  NVVM::CpAsyncCommitGroupOp::create(b);
+}
+
+SmallVector<Value> KernelEmitter::walkKeyTiles(ImplicitLocOpBuilder &b,
+                                               ValueRange init) {
+  Type i32 = b.getI32Type();
+  auto c32 = [&](ImplicitLocOpBuilder &at, int64_t v) {
+    return arith::ConstantIntOp::create(at, i32, v);
+  };
+  auto wordAt = [&](ImplicitLocOpBuilder &at, Value base, Value index) {
+    return smemOffset(at, base, arith::MulIOp::create(at, index, idx(at, 4)));
+  };
+  auto load = [&](ImplicitLocOpBuilder &at, Value base, Value index) -> Value {
+    return LLVM::LoadOp::create(at, i32, wordAt(at, base, index), 4);
+  };
+  Value numKeyTiles = idx(b, 1);
+  for (auto [extent, tile] : llvm::zip(keyExtent, tk))
+    numKeyTiles = arith::MulIOp::create(
+        b, numKeyTiles, arith::CeilDivUIOp::create(b, extent, idx(b, tile)));
+  Value numChunks = arith::CeilDivUIOp::create(b, numKeyTiles, idx(b, threads));
+
+  return forEachCarry(
+      b, idx(b, 0), numChunks, 1, init,
+      [&](ImplicitLocOpBuilder &cb, Value chunk, ValueRange chunkState) {
+        Value first = arith::MulIOp::create(cb, chunk, idx(cb, threads));
+        Value count = arith::MinUIOp::create(
+            cb, idx(cb, threads), arith::SubIOp::create(cb, numKeyTiles, first));
+        // 1. One key tile per thread.
+        Value mine =
+            arith::CmpIOp::create(cb, arith::CmpIPredicate::ult, tid, count);
+        Value myWord = ifThenElse(
+            cb, mine, i32,
+            [&](ImplicitLocOpBuilder &in) {
+              return classifyKeyTile(in, arith::AddIOp::create(in, first, tid));
+            },
+            [&](ImplicitLocOpBuilder &in) -> Value { return c32(in, 0); });
+        LLVM::StoreOp::create(cb, myWord, wordAt(cb, flagSmem, tid), 4);
+        gpu::BarrierOp::create(cb);
+
+        // 2. Ordered compaction of the visited tiles.
+        SmallVector<Value> counts = forEachCarry(
+            cb, idx(cb, 0), count, 1, ValueRange{idx(cb, 0), idx(cb, 0)},
+            [&](ImplicitLocOpBuilder &in, Value i, ValueRange carried) {
+              Value visited = arith::CmpIOp::create(
+                  in, arith::CmpIPredicate::ne, load(in, flagSmem, i), c32(in, 0));
+              Value one = arith::SelectOp::create(in, visited, idx(in, 1),
+                                                  idx(in, 0));
+              Value earlier =
+                  arith::CmpIOp::create(in, arith::CmpIPredicate::ult, i, tid);
+              Value before = arith::AddIOp::create(
+                  in, carried[0],
+                  arith::SelectOp::create(in, earlier, one, idx(in, 0)));
+              return SmallVector<Value>{
+                  before, arith::AddIOp::create(in, carried[1], one)};
+            });
+        Value before = counts[0], total = counts[1];
+        Value listed = arith::AndIOp::create(
+            cb, mine,
+            arith::CmpIOp::create(cb, arith::CmpIPredicate::ne, myWord,
+                                  c32(cb, 0)));
+        ifThen(cb, listed, [&](ImplicitLocOpBuilder &in) {
+          // entry = tile-in-chunk · 2 + needs-mask
+          Value tile = arith::IndexCastOp::create(in, i32, tid);
+          Value entry = arith::OrIOp::create(
+              in, arith::ShLIOp::create(in, tile, c32(in, 1)),
+              arith::ExtUIOp::create(
+                  in, i32,
+                  arith::CmpIOp::create(in, arith::CmpIPredicate::eq, myWord,
+                                        c32(in, 2))));
+          LLVM::StoreOp::create(in, entry, wordAt(in, listSmem, before), 4);
+        });
+        gpu::BarrierOp::create(cb);
+
+        // 3. Walk the list, copying tile n + 1 while tile n is computed.
+        auto tileOf = [&](ImplicitLocOpBuilder &in, Value entry) {
+          Value inChunk = arith::IndexCastOp::create(
+              in, in.getIndexType(), arith::ShRUIOp::create(in, entry, c32(in, 1)));
+          return arith::AddIOp::create(in, first, inChunk);
+        };
+        Value any =
+            arith::CmpIOp::create(cb, arith::CmpIPredicate::ugt, total, idx(cb, 0));
+        ifThen(cb, any, [&](ImplicitLocOpBuilder &in) {
+          Value tile = tileOf(in, load(in, listSmem, idx(in, 0)));
+          issueKeyTile(in, keyTileStart(in, tile), idx(in, 0));
+        });
+        return forEachCarry(
+            cb, idx(cb, 0), total, 1, chunkState,
+            [&](ImplicitLocOpBuilder &in, Value n, ValueRange state) {
+              Value stage = arith::RemUIOp::create(in, n, idx(in, 2));
+              Value entry = load(in, listSmem, n);
+              Value needMask = arith::CmpIOp::create(
+                  in, arith::CmpIPredicate::ne,
+                  arith::AndIOp::create(in, entry, c32(in, 1)), c32(in, 0));
+              SmallVector<Value> keyStart = keyTileStart(in, tileOf(in, entry));
+              // Every warp is done with tile n - 1, whose stage is refilled.
+              gpu::BarrierOp::create(in);
+              Value next = arith::AddIOp::create(in, n, idx(in, 1));
+              Value hasNext =
+                  arith::CmpIOp::create(in, arith::CmpIPredicate::ult, next, total);
+              auto prefetch = scf::IfOp::create(in, hasNext, /*withElse=*/true);
+              {
+                ImplicitLocOpBuilder then = ImplicitLocOpBuilder::atBlockBegin(
+                    in.getLoc(), prefetch.thenBlock());
+                Value nextTile = tileOf(then, load(then, listSmem, next));
+                issueKeyTile(then, keyTileStart(then, nextTile),
+                             arith::SubIOp::create(then, idx(then, 1), stage));
+                NVVM::CpAsyncWaitGroupOp::create(then, 1);
+                ImplicitLocOpBuilder otherwise = ImplicitLocOpBuilder::atBlockBegin(
+                    in.getLoc(), prefetch.elseBlock());
+                NVVM::CpAsyncWaitGroupOp::create(otherwise, 0);
+              }
+              if (!maskReadsInputs) {
+                // Tile n's copies, from every thread, are visible.
+                gpu::BarrierOp::create(in);
+                return processTile(in, keyStart, needMask, {}, stage, state);
+              }
+              // A mask that reads tensors (documents, block-sparse) leaves
+              // the interval analysis without bounds, so partial tiles are
+              // evaluated element by element first; the barrier that makes
+              // tile n's copies visible also ORs "anything kept" over the
+              // CTA, and tiles that keep nothing skip the products. (Only
+              // then: on H200 the reduction barrier and the extra branch
+              // cost dense tiles ~10%.)
+              SmallVector<Type> wordTypes(mTiles, i32);
+              SmallVector<Value> words = ifThenElseN(
+                  in, needMask, wordTypes,
+                  [&](ImplicitLocOpBuilder &m) {
+                    SmallVector<Value> ws;
+                    for (int64_t t = 0; t < mTiles; ++t)
+                      ws.push_back(maskWord(m, keyStart, t));
+                    return ws;
+                  },
+                  [&](ImplicitLocOpBuilder &m) {
+                    return SmallVector<Value>(mTiles, c32(m, -1));
+                  });
+              Value anyWord = words[0];
+              for (Value w : ArrayRef<Value>(words).drop_front())
+                anyWord = arith::OrIOp::create(in, anyWord, w);
+              Value mineKept = arith::ExtUIOp::create(
+                  in, i32,
+                  arith::CmpIOp::create(in, arith::CmpIPredicate::ne, anyWord,
+                                        c32(in, 0)));
+              Value anyKept =
+                  NVVM::BarrierOp::create(
+                      in, TypeRange{i32}, Value(), Value(),
+                      NVVM::BarrierReductionAttr::get(in.getContext(),
+                                                      NVVM::BarrierReduction::OR),
+                      mineKept)
+                      .getResult(0);
+              return ifThenElseN(
+                  in,
+                  arith::CmpIOp::create(in, arith::CmpIPredicate::ne, anyKept,
+                                        c32(in, 0)),
+                  state.getTypes(),
+                  [&](ImplicitLocOpBuilder &m) {
+                    return processTile(m, keyStart, needMask, words, stage,
+                                       state);
+                  },
+                  [&](ImplicitLocOpBuilder &) {
+                    return SmallVector<Value>(state.begin(), state.end());
+                  });
+            });
+      });
+}
