@@ -4,7 +4,7 @@ Loads each bundle's PTX through ctypes on libcuda.so.1 (cuModuleLoadData,
 cuLaunchKernel; no compiled extension), checks every softmax-family example
 against a float64 PyTorch reference with ragged shapes (outputs poisoned with
 NaN first), then times the ANCHORS.md cases against SDPA (flash, cuDNN) and
-FlexAttention in the same run. Usage: python3 bench/gpu/run.py [BUNDLE_DIR]
+FlexAttention in the same run (median of 3 interleaved rounds per backend). Usage: python3 bench/gpu/run.py [BUNDLE_DIR]
 """
 import ctypes, json, math, os, sys, time
 import torch
@@ -98,7 +98,28 @@ EX = {
   "alibi": dict(mask=causal_mask, score=lambda s, b, h, i, j, H: s - torch.exp(-8.0 * (h + 1) / H * 0.6931471805599453) * (i - j)),
   "softcap": dict(H=4, G=2, mask=causal_mask, score=lambda s, b, h, i, j, H: 50.0 * torch.tanh(s / 50.0)),
   "based_window": dict(mask=lambda b, h, i, j, inp, S, L: (j <= i) & (i - j < 64)),
+  # Several token axes: sizes per axis; i, j are row-major flat indices.
+  "axial": dict(dims=(20, 21), mask=lambda b, h, i, j, inp, S, L: axes(i, (20, 21))[0].eq(axes(j, (20, 21))[0])
+                | axes(i, (20, 21))[1].eq(axes(j, (20, 21))[1])),
+  "neighborhood_2d": dict(dims=(20, 21), mask=lambda b, h, i, j, inp, S, L: na_mask(i, j, (20, 21), (7, 7), (1, 2))),
+  "neighborhood_3d_causal": dict(dims=(6, 9, 10), mask=lambda b, h, i, j, inp, S, L: na_mask(
+      i, j, (6, 9, 10), (4, 5, 5), (1, 1, 1), causal=(True, False, False))),
 }
+
+def axes(flat, dims):
+    """Per-axis coordinates of row-major flat token indices."""
+    out = []
+    for n in reversed(dims):
+        out.append(flat % n); flat = flat // n
+    return out[::-1]
+
+def na_mask(i, j, dims, sizes, dils, causal=None):
+    qi, kj = axes(i, dims), axes(j, dims)
+    keep = None
+    for a, n in enumerate(dims):
+        m = neighborhood(qi[a], kj[a], n, sizes[a], dils[a], causal=bool(causal and causal[a]))
+        keep = m if keep is None else keep & m
+    return keep
 
 def reference(q, k, v, ex, inp, lse):
     B, H, L, D = q.shape
@@ -131,72 +152,141 @@ def run_checks():
             dt = DTYPES[t[0]["dtype"]]
             D, Dv = t[0]["shape"][-1], t[2]["shape"][-1]
             B = 2; H = ex.get("H", 4); G = ex.get("G", H); L = ex.get("L", 300); S = ex.get("S", L)
+            dims = ex.get("dims", (L,))
+            if "dims" in ex:
+                L = S = math.prod(dims)
             for seed in (0, 1):
                 torch.manual_seed(seed)
-                q = torch.randn(B, H, L, D, device=dev, dtype=dt)
-                k = torch.randn(B, G, S, D, device=dev, dtype=dt)
-                v = torch.randn(B, G, S, Dv, device=dev, dtype=dt)
+                q = torch.randn(B, H, *dims, D, device=dev, dtype=dt)
+                k = torch.randn(B, G, *dims, D, device=dev, dtype=dt) if "dims" in ex else torch.randn(B, G, S, D, device=dev, dtype=dt)
+                v = torch.randn(B, G, *dims, Dv, device=dev, dtype=dt) if "dims" in ex else torch.randn(B, G, S, Dv, device=dev, dtype=dt)
                 inp = ex["inputs"](B, H, L, S) if "inputs" in ex else []
-                out = torch.full((B, H, L, Dv), float("nan"), device=dev, dtype=dt)
+                out = torch.full((B, H, *dims, Dv), float("nan"), device=dev, dtype=dt)
                 tensors = [q, k, v, *inp, out]
                 lse = None
                 if t[-1]["name"] == "lse":
                     lse = torch.full((B, H, L), float("nan"), device=dev, dtype=torch.float32); tensors.append(lse)
                 bundle.launch(tensors); torch.cuda.synchronize()
-                ro, rl = reference(q, k, v, ex, inp, lse is not None)
+                flat = lambda x: x.reshape(x.shape[0], x.shape[1], -1, x.shape[-1])
+                ro, rl = reference(flat(q), flat(k), flat(v), ex, inp, lse is not None)
+                ro = ro.reshape(out.shape)
                 err = ((out.double() - ro).abs().max() / ro.abs().max().clamp(min=1e-30)).item()
                 if lse is not None:
                     fin = torch.isfinite(rl)
                     err = max(err, ((lse.double() - rl)[fin].abs().max() / rl[fin].abs().max().clamp(min=1)).item() if fin.any() else 0.0)
                 tol = 1e-2 if dt == torch.bfloat16 else 2e-3
                 ok = bool(torch.isfinite(out).all()) and err <= tol
-                print(f"{'PASS' if ok else 'FAIL'} {name:20s} seed={seed} B{B} H{H} G{G} L{L} S{S} D{D} {t[0]['dtype']} rel_err={err:.2e} tol={tol}", flush=True)
+                print(f"{'PASS' if ok else 'FAIL'} {name:20s} seed={seed} B{B} H{H} G{G} L{'x'.join(map(str, dims))} S{S} D{D} {t[0]['dtype']} rel_err={err:.2e} tol={tol}", flush=True)
                 results.append(dict(name=name, seed=seed, rel_err=err, ok=ok))
         except Exception as e:
             print(f"FAIL {name}: {e}", flush=True); results.append(dict(name=name, ok=False, error=str(e)))
     return results
 
-def run_bench():
+def na2d_flex(side, size, dil):
+    """ANCHORS.md's NATTEN mask over flattened side x side images (anchors_gpu.py)."""
+    def start(c, n, kk):
+        return torch.minimum(torch.clamp(c - kk // 2, min=0), n - kk)
+    def mm(b, h, qi, ki):
+        qy, qx, ky, kx = qi // side, qi % side, ki // side, ki % side
+        ny, nx = (side - qy % dil + dil - 1) // dil, (side - qx % dil + dil - 1) // dil
+        same = ((qy % dil) == (ky % dil)) & ((qx % dil) == (kx % dil))
+        gy, gx, hy, hx = qy // dil, qx // dil, ky // dil, kx // dil
+        sy, sx = start(gy, ny, size), start(gx, nx, size)
+        return same & (hy >= sy) & (hy < sy + size) & (hx >= sx) & (hx < sx + size)
+    return mm
+
+def run_bench(rounds=3):
+    """Each case: every backend timed `rounds` times, interleaved (attnc, SDPA
+    flash, cuDNN, Flex, attnc, ...); the median of the rounds is reported."""
     from triton.testing import do_bench
     from torch.nn.attention import sdpa_kernel, SDPBackend
     from torch.nn.attention.flex_attention import flex_attention, create_block_mask
+    # One compile per mask: more than dynamo's default 8 recompiles here, past
+    # which flex falls back to the unfused (materialising) implementation.
+    import torch._dynamo
+    torch._dynamo.config.cache_size_limit = 64
+    if hasattr(torch._dynamo.config, "recompile_limit"):
+        torch._dynamo.config.recompile_limit = 64
     flex = torch.compile(flex_attention, dynamic=False)
     bench = lambda fn: do_bench(fn, warmup=25, rep=100, return_mode="median")
     rows = []
+    # name, bundle, B, H, L (or image side), D, kind
     cases = [("dense128", 4, 16, 4096, 128, None), ("causal128", 4, 16, 4096, 128, "causal"),
              ("dense128", 1, 16, 16384, 128, None), ("causal128", 1, 16, 16384, 128, "causal"),
              ("dense64", 8, 16, 2048, 64, None), ("causal64", 8, 16, 2048, 64, "causal"),
-             ("window1024", 4, 16, 8192, 128, "window")]
+             ("window1024", 4, 16, 8192, 128, "window"), ("sinks_window1024", 4, 16, 8192, 128, "sinks"),
+             ("documents128", 4, 16, 8192, 128, "documents"),
+             ("na2d13", 2, 16, 128, 64, "na2d1"), ("na2d13d4", 2, 16, 128, 64, "na2d4")]
     for name, B, H, L, D, kind in cases:
-        bundle = Bundle(os.path.join(BUNDLES, name + ".json"))
+        try:
+            bundle = Bundle(os.path.join(BUNDLES, name + ".json"))
+        except Exception as e:
+            print("no bundle", name, e); continue
+        torch.manual_seed(0)
+        na = kind is not None and kind.startswith("na2d")
+        side = L
+        if na:
+            L = side * side
         q, k, v = (torch.randn(B, H, L, D, device=dev, dtype=torch.bfloat16) for _ in range(3))
         out = torch.empty_like(q)
-        pairs = L * L if kind is None else (L * (L + 1) // 2 if kind == "causal" else sum(min(i + 1, 1024) for i in range(L)))
+        extra = []
+        i = torch.arange(L, device=dev)[:, None]; j = torch.arange(L, device=dev)[None, :]
+        if kind == "documents":
+            # 8 documents, random boundaries, as anchors_gpu.py.
+            cuts = torch.sort(torch.randint(0, L, (7,), device=dev)).values
+            doc = torch.zeros(L, dtype=torch.int32, device=dev)
+            for c in cuts:
+                doc[c:] += 1
+            extra = [doc[None, :].expand(B, L).contiguous()]
+        mm = {None: lambda b, h, qi, ki: qi >= 0, "causal": lambda b, h, qi, ki: qi >= ki,
+              "window": lambda b, h, qi, ki: (qi >= ki) & (qi - ki < 1024),
+              "sinks": lambda b, h, qi, ki: (qi >= ki) & ((qi - ki < 1024) | (ki < 4)),
+              "documents": lambda b, h, qi, ki: (qi >= ki) & (doc[qi] == doc[ki]),
+              "na2d1": na2d_flex(side, 13, 1) if na else None,
+              "na2d4": na2d_flex(side, 13, 4) if na else None}[kind]
+        if kind is None:
+            pairs = L * L
+        elif kind == "causal":
+            pairs = L * (L + 1) // 2
+        elif na:
+            pairs = L * 169
+        else:
+            pairs = int(mm(0, 0, i, j).sum().item())
         fl = 4 * B * H * pairs * D
-        ours = bench(lambda: bundle.launch([q, k, v, out]))
-        line = dict(case=f"{name} B{B} H{H} L{L} D{D}", attnc=fl / ours / 1e9)
-        if kind != "window":
+        shape5 = (B, H, side, side, D)
+        mine = (lambda: bundle.launch([q.view(shape5), k.view(shape5), v.view(shape5), out.view(shape5)])) if na \
+            else (lambda: bundle.launch([q, k, v, *extra, out]))
+        fns = {"attnc": mine}
+        if kind in (None, "causal"):
             for be in (SDPBackend.FLASH_ATTENTION, SDPBackend.CUDNN_ATTENTION):
-                try:
+                def sdpa(be=be):
                     with sdpa_kernel([be]):
-                        fn = lambda: F.scaled_dot_product_attention(q, k, v, is_causal=kind == "causal"); fn()
-                        line[be.name] = fl / bench(fn) / 1e9
+                        return F.scaled_dot_product_attention(q, k, v, is_causal=kind == "causal")
+                try:
+                    sdpa(); fns[be.name] = sdpa
                 except Exception as e:
                     print("sdpa fail", be, e)
+        ref = None
         try:
-            mm = {None: lambda b, h, i, j: i >= 0, "causal": lambda b, h, i, j: i >= j,
-                  "window": lambda b, h, i, j: (i >= j) & (i - j < 1024)}[kind]
-            bm = create_block_mask(mm, B, H, L, L, device=dev)
-            fn = lambda: flex(q, k, v, block_mask=bm); fn()
-            line["flex"] = fl / bench(fn) / 1e9
+            bm = create_block_mask(mm, None, None, L, L, device=dev)
+            fl_fn = lambda: flex(q, k, v, block_mask=bm)
+            ref = fl_fn(); fns["flex"] = fl_fn
         except Exception as e:
             print("flex fail", e)
-        # error against SDPA/flex at bench size as a sanity check
-        ref = flex(q, k, v, block_mask=bm) if "flex" in line else None
+        times = {key: [] for key in fns}
+        for _ in range(rounds):
+            for key, fn in fns.items():
+                times[key].append(bench(fn))
+        line = dict(case=f"{name} B{B} H{H} L{L} D{D}" + (f" ({side}x{side})" if na else ""),
+                    pairs=pairs)
+        for key, ts in times.items():
+            line[key] = fl / sorted(ts)[len(ts) // 2] / 1e9
+            line[key + "_ms"] = sorted(ts)[len(ts) // 2]
+        mine(); torch.cuda.synchronize()
         if ref is not None:
             line["max_abs_diff_vs_flex"] = (out.float() - ref.float()).abs().max().item()
         rows.append(line)
-        print(json.dumps({k2: (round(v2, 1) if isinstance(v2, float) and k2 != "max_abs_diff_vs_flex" else v2) for k2, v2 in line.items()}), flush=True)
+        print(json.dumps({k2: (round(v2, 3) if isinstance(v2, float) and k2 != "max_abs_diff_vs_flex" else v2) for k2, v2 in line.items()}), flush=True)
     return rows
 
 if __name__ == "__main__":
@@ -207,5 +297,6 @@ if __name__ == "__main__":
     print("\n== TFLOP/s (effective) and ratios")
     for r in rows:
         best = max([r.get(x, 0) for x in ("FLASH_ATTENTION", "CUDNN_ATTENTION", "flex")])
-        print(f"{r['case']:32s} attnc {r['attnc']:7.1f}  fa2 {r.get('FLASH_ATTENTION', 0):7.1f}  cudnn {r.get('CUDNN_ATTENTION', 0):7.1f}  flex {r.get('flex', 0):7.1f}  attnc/best {r['attnc'] / best if best else 0:.2f}")
+        ratio = lambda x: r['attnc'] / r[x] if r.get(x) else 0
+        print(f"{r['case']:44s} attnc {r['attnc']:7.1f}  fa2 {r.get('FLASH_ATTENTION', 0):7.1f}  cudnn {r.get('CUDNN_ATTENTION', 0):7.1f}  flex {r.get('flex', 0):7.1f}  /fa2 {ratio('FLASH_ATTENTION'):.2f} /cudnn {ratio('CUDNN_ATTENTION'):.2f} /flex {ratio('flex'):.2f} /best {r['attnc'] / best if best else 0:.2f}")
     print(f"checks: {sum(c['ok'] for c in checks)}/{len(checks)} pass")
