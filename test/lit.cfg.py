@@ -18,7 +18,8 @@ config.substitutions.append(("%attn_src_root", config.attn_src_root))
 config.environment["FILECHECK_OPTS"] = "--enable-var-scope"
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP",
-                                     "CUDA_HOME", "CI", "ATTNC_CACHE_DIR"])
+                                     "CUDA_HOME", "CI", "ATTNC_CACHE_DIR",
+                                     "ASAN_OPTIONS", "UBSAN_OPTIONS"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.attn_tools_dir, config.llvm_tools_dir]
