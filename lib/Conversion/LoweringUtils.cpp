@@ -86,6 +86,23 @@ SmallVector<Value> gridCoordinates(ImplicitLocOpBuilder &b, Value linear,
   return coords;
 }
 
+LogicalResult checkAttentionFunctionForm(func::FuncOp func, AttentionOp op) {
+  if (!func.getBody().hasOneBlock())
+    return func.emitError("an attention function must have one block");
+  auto ret = dyn_cast<func::ReturnOp>(func.getBody().front().getTerminator());
+  if (!ret || ret.getOperands() != op.getResults())
+    return func.emitError("an attention function must return exactly the "
+                          "results of its attn.attention");
+  SmallVector<Value> expected{op.getQuery(), op.getKey(), op.getValue()};
+  llvm::append_range(expected, op.getInputs());
+  if (func.getArguments().size() != expected.size() ||
+      !llvm::equal(func.getArguments(), expected))
+    return func.emitError("an attention function must take q, k, v and the "
+                          "inputs, in that order, and pass them to its "
+                          "attn.attention");
+  return success();
+}
+
 Value expandNeighborhood(ImplicitLocOpBuilder &b, Value i, Value j, Value n,
                          Value size, Value dilation, bool causal) {
   using P = arith::CmpIPredicate;

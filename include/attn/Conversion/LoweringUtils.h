@@ -59,6 +59,12 @@ SmallVector<Value> boxOffsets(ImplicitLocOpBuilder &b, Value linear,
 SmallVector<Value> gridCoordinates(ImplicitLocOpBuilder &b, Value linear,
                                    ArrayRef<Value> counts);
 
+/// Checks the form every kernel lowering expects of an attention function
+/// (what the spec front end emits): one block, arguments q, k, v and the
+/// inputs passed in that order to its one `attn.attention`, whose results it
+/// returns. Emits the error on `func`.
+LogicalResult checkAttentionFunctionForm(func::FuncOp func, AttentionOp op);
+
 /// Expands `attn.neighborhood` into arith ops with NATTEN's rule (the same
 /// as attn/Support/Neighborhood.h), on i64 scalars or vectors of i64.
 Value expandNeighborhood(ImplicitLocOpBuilder &b, Value i, Value j, Value n,

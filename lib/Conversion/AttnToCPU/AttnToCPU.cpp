@@ -203,19 +203,8 @@ private:
 };
 
 LogicalResult AttentionKernelEmitter::checkSupported() {
-  if (!func.getBody().hasOneBlock())
-    return func.emitError("an attention function must have one block");
-  auto ret = dyn_cast<func::ReturnOp>(func.getBody().front().getTerminator());
-  if (!ret || ret.getOperands() != op.getResults())
-    return func.emitError("an attention function must return exactly the "
-                          "results of its attn.attention");
-  SmallVector<Value> expected{op.getQuery(), op.getKey(), op.getValue()};
-  llvm::append_range(expected, op.getInputs());
-  if (func.getArguments().size() != expected.size() ||
-      !llvm::equal(func.getArguments(), expected))
-    return func.emitError("an attention function must take q, k, v and the "
-                          "inputs, in that order, and pass them to its "
-                          "attn.attention");
+  if (failed(checkAttentionFunctionForm(func, op)))
+    return failure();
   numAxes = op.getNumTokenAxes();
   headDim = op.getQuery().getType().getShape().back();
   valueDim = op.getValue().getType().getShape().back();

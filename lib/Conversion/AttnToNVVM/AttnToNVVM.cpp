@@ -112,18 +112,8 @@ static ScheduleAttr normalizeSchedule(AttentionOp op, ScheduleAttr schedule) {
 }
 
 LogicalResult KernelEmitter::checkSupported() {
-  if (!func.getBody().hasOneBlock())
-    return func.emitError("an attention function must have one block");
-  auto ret = dyn_cast<func::ReturnOp>(func.getBody().front().getTerminator());
-  if (!ret || ret.getOperands() != op.getResults())
-    return func.emitError("an attention function must return exactly the "
-                          "results of its attn.attention");
-  SmallVector<Value> expected{op.getQuery(), op.getKey(), op.getValue()};
-  llvm::append_range(expected, op.getInputs());
-  if (!llvm::equal(func.getArguments(), expected))
-    return func.emitError("an attention function must take q, k, v and the "
-                          "inputs, in that order, and pass them to its "
-                          "attn.attention");
+  if (failed(checkAttentionFunctionForm(func, op)))
+    return failure();
   elementType = op.getQuery().getType().getElementType();
   if (!elementType.isF16() && !elementType.isBF16())
     return op.emitOpError("not supported on cuda yet: q/k/v of ")
