@@ -86,6 +86,14 @@ SmallVector<Value> gridCoordinates(ImplicitLocOpBuilder &b, Value linear,
   return coords;
 }
 
+Interval tileInterval(ImplicitLocOpBuilder &b, Value start, int64_t tile,
+                      Value extent) {
+  Value end = arith::AddIOp::create(b, start, idx(b, tile));
+  Value last = arith::SubIOp::create(b, arith::MinUIOp::create(b, end, extent),
+                                     idx(b, 1));
+  return {toI64(b, start), toI64(b, last)};
+}
+
 LogicalResult checkAttentionFunctionForm(func::FuncOp func, AttentionOp op) {
   if (!func.getBody().hasOneBlock())
     return func.emitError("an attention function must have one block");

@@ -14,6 +14,7 @@
 #define ATTN_CONVERSION_LOWERINGUTILS_H
 
 #include "attn/Conversion/KernelABI.h"
+#include "attn/Dialect/Attn/Analysis/TileClassification.h"
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -47,6 +48,12 @@ Value ifThenElse(ImplicitLocOpBuilder &b, Value cond, Type type,
                  function_ref<Value(ImplicitLocOpBuilder &)> otherwise);
 
 Value toI64(ImplicitLocOpBuilder &b, Value index);
+
+/// The positions a tile starting at `start` covers on an axis of `extent`
+/// positions, [start, min(start + tile, extent) - 1], as the i64 interval the
+/// mask analysis takes.
+Interval tileInterval(ImplicitLocOpBuilder &b, Value start, int64_t tile,
+                      Value extent);
 
 Value ceilDiv(ImplicitLocOpBuilder &b, Value x, int64_t d);
 

@@ -636,12 +636,8 @@ AttentionKernelEmitter::queryAndKeyBoxes(ImplicitLocOpBuilder &b,
                                          ArrayRef<Interval> keyBoxes) {
   SmallVector<Interval> boxes{{toI64(b, batch), toI64(b, batch)},
                               {toI64(b, head), toI64(b, head)}};
-  for (auto [axis, start] : llvm::enumerate(queryStart)) {
-    Value end = arith::AddIOp::create(b, start, idx(b, tq[axis]));
-    Value last = arith::SubIOp::create(
-        b, arith::MinUIOp::create(b, end, queryExtent[axis]), idx(b, 1));
-    boxes.push_back({toI64(b, start), toI64(b, last)});
-  }
+  for (auto [axis, start] : llvm::enumerate(queryStart))
+    boxes.push_back(tileInterval(b, start, tq[axis], queryExtent[axis]));
   llvm::append_range(boxes, keyBoxes);
   return boxes;
 }
@@ -664,10 +660,7 @@ void AttentionKernelEmitter::visitKeyTiles(ImplicitLocOpBuilder &b,
     for (unsigned a = 0; a < numAxes; ++a) {
       if (a < coords.size()) {
         Value start = arith::MulIOp::create(b, coords[a], idx(b, tk[a]));
-        Value end = arith::MinUIOp::create(
-            b, arith::AddIOp::create(b, start, idx(b, tk[a])), keyExtent[a]);
-        keyBoxes.push_back(
-            {toI64(b, start), toI64(b, arith::SubIOp::create(b, end, idx(b, 1)))});
+        keyBoxes.push_back(tileInterval(b, start, tk[a], keyExtent[a]));
       } else {
         keyBoxes.push_back(
             {toI64(b, idx(b, 0)),
@@ -694,9 +687,7 @@ void AttentionKernelEmitter::visitKeyTile(ImplicitLocOpBuilder &b,
     ragged = arith::OrIOp::create(
         b, ragged,
         arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, end, keyExtent[axis]));
-    Value last = arith::SubIOp::create(
-        b, arith::MinUIOp::create(b, end, keyExtent[axis]), idx(b, 1));
-    keyBoxes.push_back({toI64(b, start), toI64(b, last)});
+    keyBoxes.push_back(tileInterval(b, start, tk[axis], keyExtent[axis]));
   }
   SmallVector<Interval> boxes = queryAndKeyBoxes(b, keyBoxes);
 

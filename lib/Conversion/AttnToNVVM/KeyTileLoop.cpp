@@ -56,16 +56,10 @@ Value KernelEmitter::classifyKeyTile(ImplicitLocOpBuilder &b, Value keyTile) {
     ragged = arith::OrIOp::create(
         b, ragged,
         arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, end, keyExtent[axis]));
-    Value last = arith::SubIOp::create(
-        b, arith::MinUIOp::create(b, end, keyExtent[axis]), idx(b, 1));
-    keyBoxes.push_back({toI64(b, start), toI64(b, last)});
+    keyBoxes.push_back(tileInterval(b, start, tk[axis], keyExtent[axis]));
   }
-  for (auto [axis, start] : llvm::enumerate(queryStart)) {
-    Value end = arith::AddIOp::create(b, start, idx(b, tq[axis]));
-    Value last = arith::SubIOp::create(
-        b, arith::MinUIOp::create(b, end, queryExtent[axis]), idx(b, 1));
-    boxes.push_back({toI64(b, start), toI64(b, last)});
-  }
+  for (auto [axis, start] : llvm::enumerate(queryStart))
+    boxes.push_back(tileInterval(b, start, tq[axis], queryExtent[axis]));
   llvm::append_range(boxes, keyBoxes);
   Value mayKeep = arith::ConstantIntOp::create(b, true, 1);
   Value mayDrop = arith::ConstantIntOp::create(b, false, 1);
