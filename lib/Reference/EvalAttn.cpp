@@ -60,6 +60,20 @@ struct Extents {
     return llvm::Error::success();
   }
 
+  /// Binds every operand's ranks (`rankLists`, one list per tensor) and
+  /// returns the lists as names.
+  template <typename Tensors>
+  llvm::Expected<llvm::SmallVector<Names>>
+  bindAll(Operation *op, ArrayAttr rankLists, const Tensors &tensors) {
+    llvm::SmallVector<Names> lists;
+    for (auto [n, ranks] : llvm::enumerate(rankLists)) {
+      lists.push_back(namesOf(cast<ArrayAttr>(ranks)));
+      if (llvm::Error err = bind(op, lists.back(), *tensors[n], n))
+        return std::move(err);
+    }
+    return lists;
+  }
+
   llvm::Expected<llvm::SmallVector<int64_t>> shapeOf(Operation *op,
                                                      const Names &names) const {
     llvm::SmallVector<int64_t> shape;
@@ -299,12 +313,10 @@ static llvm::Error evalEinsum(EinsumOp o, Env &env) {
   if (!ins)
     return ins.takeError();
   Extents extents;
-  llvm::SmallVector<Names> lists;
-  for (auto [n, ranks] : llvm::enumerate(o.getInputRanks())) {
-    lists.push_back(namesOf(cast<ArrayAttr>(ranks)));
-    if (llvm::Error err = extents.bind(op, lists.back(), *(*ins)[n], n))
-      return err;
-  }
+  auto bound = extents.bindAll(op, o.getInputRanks(), *ins);
+  if (!bound)
+    return bound.takeError();
+  const llvm::SmallVector<Names> &lists = *bound;
   Names resultNames = namesOf(o.getResultRanks());
   auto resultShape = extents.shapeOf(op, resultNames);
   if (!resultShape)
@@ -341,12 +353,10 @@ static llvm::Error evalMap(MapOp o, Env &env) {
   if (!ins)
     return ins.takeError();
   Extents extents;
-  llvm::SmallVector<Names> lists;
-  for (auto [n, ranks] : llvm::enumerate(o.getInputRanks())) {
-    lists.push_back(namesOf(cast<ArrayAttr>(ranks)));
-    if (llvm::Error err = extents.bind(op, lists.back(), *(*ins)[n], n))
-      return err;
-  }
+  auto bound = extents.bindAll(op, o.getInputRanks(), *ins);
+  if (!bound)
+    return bound.takeError();
+  const llvm::SmallVector<Names> &lists = *bound;
   Names resultNames = namesOf(o.getResultRanks());
   auto resultShape = extents.shapeOf(op, resultNames);
   if (!resultShape)
