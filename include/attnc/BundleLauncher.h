@@ -13,6 +13,7 @@
 #define ATTNC_BUNDLELAUNCHER_H
 
 #include "attnc/Compiler.h"
+#include "attnc/CudaLaunch.h"
 #include "attnc/Runtime.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -52,22 +53,41 @@ public:
                                             llvm::StringRef directory);
 
   const KernelSignature &signature() const { return sig; }
+  /// "cpu" or "cuda" (the manifest's target.kind).
+  const std::string &targetKind() const { return kind; }
+  /// The CPU entry point; null for a CUDA bundle.
   PackedKernelFn function() const { return fn; }
+  /// The CUDA kernel (code read, module not yet loaded); null for CPU.
+  const CudaKernel *cudaKernel() const { return cuda.get(); }
   const std::array<std::string, 3> &gridExpressions() const { return grid; }
   /// The grid for bound sizes.
   llvm::Expected<std::array<int64_t, 3>>
   evaluateGrid(const llvm::StringMap<int64_t> &sizes) const;
-  /// Checks, evaluates the grid, then runs. Nothing is written when a check
-  /// fails.
-  llvm::Error launch(llvm::ArrayRef<TensorView> tensors,
-                     unsigned threads = 0) const;
+  /// Checks, evaluates the grid, then runs: on the CPU's thread pool
+  /// (`threads`, 0: all) and synchronously, or for CUDA asynchronously on
+  /// `stream` (a CUstream, null: the default stream). Nothing is written
+  /// when a check fails.
+  llvm::Error launch(llvm::ArrayRef<TensorView> tensors, unsigned threads = 0,
+                     void *stream = nullptr) const;
+
+  /// Reads the CUDA part of a manifest (parse() calls it).
+  llvm::Error parseCuda(const llvm::json::Object &root,
+                        const llvm::json::Object &kernel);
 
 private:
+  /// Reads the PTX (and cubin) of a CUDA bundle and makes its CudaKernel.
+  llvm::Error readCudaCode();
+
   KernelSignature sig;
   std::array<std::string, 3> grid;
   std::string directory;
   std::string libraryFile;
   std::string entry;
+  std::string kind = "cpu";
+  /// A CUDA bundle's launch configuration (code files in `directory`).
+  CudaImage cudaImage;
+  std::string ptxFile, cubinFile;
+  std::shared_ptr<const CudaKernel> cuda;
   /// The dlopen handle, closed with the last copy.
   std::shared_ptr<void> library;
   PackedKernelFn fn = nullptr;

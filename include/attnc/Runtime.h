@@ -15,6 +15,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,12 +30,21 @@ llvm::StringRef dtypeName(DType type);
 /// Parses "f32", "f16", "bf16", "f64", "i32", "i64" or "bool".
 std::optional<DType> parseDType(llvm::StringRef name);
 
+/// Where a tensor's memory lives (the values of attnc.h's
+/// attnc_device_type).
+enum class DeviceType { cpu = 0, cuda = 1 };
+
 /// A strided view of caller memory. Strides count elements.
 struct TensorView {
   void *data = nullptr;
   DType dtype = DType::f32;
   std::vector<int64_t> sizes;
   std::vector<int64_t> strides;
+  /// The memory the caller says `data` points at: a CUDA kernel takes only
+  /// cuda tensors of one device, a CPU kernel only cpu ones. Launches check
+  /// the claim with the driver when one is loaded.
+  DeviceType device = DeviceType::cpu;
+  int deviceId = 0;
 
   /// A dense row-major view of `sizes`.
   static TensorView contiguous(void *data, DType dtype,

@@ -294,8 +294,13 @@ Expected<LoadedBundle> LoadedBundle::parse(const llvm::json::Value &manifest,
     return makeError("manifest version " + llvm::Twine(*version) +
                      " is not supported (this launcher reads version 1)");
   const llvm::json::Object *target = root->getObject("target");
-  if (!target || target->getString("kind") != StringRef("cpu"))
-    return makeError("the bundle's target is not cpu");
+  if (!target && root->getString("target"))
+    return makeError("the manifest's target is a string: it was written by an "
+                     "older attnc; recompile it with 'attnc compile -o'");
+  std::optional<StringRef> kind = target ? target->getString("kind")
+                                         : std::nullopt;
+  if (!kind || (*kind != "cpu" && *kind != "cuda"))
+    return makeError("the bundle's target.kind is not cpu or cuda");
   const llvm::json::Array *kernels = root->getArray("kernels");
   if (!kernels || kernels->empty())
     return makeError("the manifest lists no kernels");
@@ -308,15 +313,17 @@ Expected<LoadedBundle> LoadedBundle::parse(const llvm::json::Value &manifest,
 
   LoadedBundle bundle;
   bundle.directory = directory.str();
+  bundle.kind = kind->str();
   auto entry = kernel->getString("entry");
   auto name = kernel->getString("name");
   const llvm::json::Array *params = kernel->getArray("parameters");
   const llvm::json::Array *grid = kernel->getArray("grid");
   if (!entry || !name || !params || !grid)
     return makeError("kernels[0] needs name, entry, parameters and grid");
-  if (kernel->getString("abi") != StringRef("packed-cpu"))
-    return makeError("kernels[0] does not use the packed-cpu calling "
-                     "convention");
+  StringRef abi = bundle.kind == "cuda" ? "cuda" : "packed-cpu";
+  if (kernel->getString("abi") != abi)
+    return makeError("kernels[0] does not use the " + abi +
+                     " calling convention");
   bundle.sig.name = name->str();
   size_t index = 0;
   std::vector<std::pair<std::string, std::string>> scalars;
@@ -383,7 +390,47 @@ Expected<LoadedBundle> LoadedBundle::parse(const llvm::json::Value &manifest,
   if (auto library = code ? code->getString("library") : std::nullopt)
     bundle.libraryFile = library->str();
   bundle.entry = entry->str();
+  if (bundle.kind == "cuda") {
+    if (Error error = bundle.parseCuda(*root, *kernel))
+      return std::move(error);
+  }
   return bundle;
+}
+
+/// The launch configuration of a CUDA bundle's kernel: block, dynamic
+/// shared memory, alignment and the code files (read by load()).
+Error LoadedBundle::parseCuda(const llvm::json::Object &root,
+                              const llvm::json::Object &kernel) {
+  CudaImage &image = cudaImage;
+  image.entry = entry;
+  image.grid = grid;
+  const llvm::json::Object *target = root.getObject("target");
+  if (auto chip = target->getString("cpu"))
+    image.chip = chip->str();
+  const llvm::json::Array *block = kernel.getArray("block");
+  if (!block || block->size() != 3)
+    return makeError("kernels[0].block must have 3 entries");
+  for (size_t axis = 0; axis < 3; ++axis) {
+    auto extent = (*block)[axis].getAsInteger();
+    if (!extent || *extent < 1 || *extent > 1024)
+      return makeError("kernels[0].block[" + llvm::Twine(axis) +
+                       "] is not a thread count in [1, 1024]");
+    image.block[axis] = *extent;
+  }
+  auto smem = kernel.getInteger("dynamic_shared_memory");
+  if (!smem || *smem < 0)
+    return makeError("kernels[0].dynamic_shared_memory is not a byte count");
+  image.dynamicSharedMemory = *smem;
+  if (auto alignment = kernel.getInteger("alignment_bytes"))
+    image.alignment = *alignment;
+  const llvm::json::Object *code = root.getObject("code");
+  auto object = code ? code->getString("object") : std::nullopt;
+  if (!object)
+    return makeError("code.object (the PTX file) is missing");
+  ptxFile = object->str();
+  if (auto cubin = code->getString("cubin"))
+    cubinFile = cubin->str();
+  return Error::success();
 }
 
 /// Finds the manifest named by `path`: the file itself or the one `.json`
@@ -422,6 +469,12 @@ Expected<LoadedBundle> LoadedBundle::load(StringRef path) {
   if (!bundle)
     return makeError("'" + *manifestPath +
                      "': " + llvm::toString(bundle.takeError()));
+  if (bundle->kind == "cuda") {
+    if (Error error = bundle->readCudaCode())
+      return makeError("'" + *manifestPath +
+                       "': " + llvm::toString(std::move(error)));
+    return bundle;
+  }
   if (bundle->libraryFile.empty())
     return makeError("'" + *manifestPath + "' names no shared library (it "
                      "was written without a linker); link its .o with "
@@ -441,6 +494,27 @@ Expected<LoadedBundle> LoadedBundle::load(StringRef path) {
   return bundle;
 }
 
+Error LoadedBundle::readCudaCode() {
+  auto read = [&](StringRef file, std::string &contents) -> Error {
+    llvm::SmallString<256> path(directory.empty() ? "." : directory);
+    llvm::sys::path::append(path, file);
+    auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
+    if (!buffer)
+      return makeError("cannot read '" + path +
+                       "': " + buffer.getError().message());
+    contents = (*buffer)->getBuffer().str();
+    return Error::success();
+  };
+  if (Error error = read(ptxFile, cudaImage.ptx))
+    return error;
+  // The cubin is an optimisation (no PTX JIT at load); a bundle copied
+  // without it still runs.
+  if (!cubinFile.empty() && llvm::errorToBool(read(cubinFile, cudaImage.cubin)))
+    cudaImage.cubin.clear();
+  cuda = std::make_shared<const CudaKernel>(sig, cudaImage);
+  return Error::success();
+}
+
 Expected<std::array<int64_t, 3>>
 LoadedBundle::evaluateGrid(const llvm::StringMap<int64_t> &sizes) const {
   std::array<int64_t, 3> result;
@@ -457,12 +531,16 @@ LoadedBundle::evaluateGrid(const llvm::StringMap<int64_t> &sizes) const {
 }
 
 Error LoadedBundle::launch(llvm::ArrayRef<TensorView> tensors,
-                           unsigned threads) const {
+                           unsigned threads, void *stream) const {
+  if (cuda)
+    return cuda->launch(tensors, stream);
   if (!fn)
     return makeError("bundle '" + sig.name + "' has no code loaded");
   auto sizes = checkTensors(sig, tensors);
   if (!sizes)
     return sizes.takeError();
+  if (Error error = checkCpuDevices(sig, tensors))
+    return error;
   // Literal token extents are not bound by any size; the grid of a literal
   // is the literal itself, so only names need binding.
   auto gridSizes = evaluateGrid(*sizes);
