@@ -2,7 +2,10 @@
 //
 // Emits the interval interpretation of a mask region (see the header). Every
 // rule here must be sound: "may be true" and "may be false" may only err
-// towards true, or a tile would be skipped or run unmasked wrongly.
+// towards true, or a tile would be skipped or run unmasked wrongly. An
+// interval whose run-time `top` flag is set bounds nothing: every rule that
+// builds an interval from others joins their flags, and every rule that
+// turns intervals into a MaybeBool ORs the flag into both answers.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,8 +32,9 @@ namespace {
 /// Emits interval arithmetic for the ops of one mask region.
 class IntervalEmitter {
 public:
-  IntervalEmitter(OpBuilder &builder, Location loc, const IRMapping &mapping)
-      : b(builder), loc(loc), mapping(mapping) {}
+  IntervalEmitter(OpBuilder &builder, Location loc, const IRMapping &mapping,
+                  InputRangeFn inputRanges)
+      : b(builder), loc(loc), mapping(mapping), inputRanges(inputRanges) {}
 
   void bindInterval(Value v, Interval interval) { ints[v] = interval; }
 
@@ -89,6 +93,20 @@ private:
   }
   Value select(Value c, Value x, Value y) {
     return arith::SelectOp::create(b, loc, c, x, y);
+  }
+  /// The OR of two run-time top flags, either of which may be null (never).
+  Value joinTop(Value x, Value y) {
+    if (!x)
+      return y;
+    if (!y)
+      return x;
+    return or_(x, y);
+  }
+  /// `answer` where the operands it came from may be unknown: both "maybe".
+  MaybeBool widen(MaybeBool answer, Value top) {
+    if (!top)
+      return answer;
+    return {or_(answer.mayBeTrue, top), or_(answer.mayBeFalse, top)};
   }
   Value toI64(Value v) {
     if (v.getType().isIndex())
@@ -192,7 +210,7 @@ private:
                       select(cond.mayBeTrue, x.lo, y.lo));
     Value hi = select(both, max_(x.hi, y.hi),
                       select(cond.mayBeTrue, x.hi, y.hi));
-    return {lo, hi};
+    return {lo, hi, joinTop(x.top, y.top)};
   }
 
   MaybeBool neighborhood(NeighborhoodOp op) {
@@ -244,7 +262,40 @@ private:
     Value mayBeTrue = or_(not_(exact), and_(sizePositive, overlap));
     Value mayBeFalse = or_(or_(not_(exact), not_(isDense)),
                            or_(not_(sizePositive), not_(full)));
-    return {mayBeTrue, mayBeFalse};
+    Value top = joinTop(joinTop(joinTop(i->top, j->top), joinTop(n->top, s->top)),
+                        d->top);
+    return widen({mayBeTrue, mayBeFalse}, top);
+  }
+
+  /// A read of an input tensor: bounds from the back end over the box of its
+  /// indices (see InputRangeFn), or top.
+  void inputRead(tensor::ExtractOp read) {
+    if (!inputRanges || !isa<BlockArgument>(read.getTensor()))
+      return;
+    Type element = read.getType();
+    if (!element.isSignlessInteger())
+      return;
+    SmallVector<Interval> box;
+    Value top;
+    for (Value index : read.getIndices()) {
+      std::optional<Interval> x = getInt(index);
+      if (!x)
+        return;
+      top = joinTop(top, x->top);
+      box.push_back({x->lo, x->hi});
+    }
+    std::optional<Interval> range = inputRanges(b, loc, read, box);
+    if (!range)
+      return;
+    top = joinTop(top, range->top);
+    if (element.isInteger(1)) {
+      // Values are 0 / 1: true is possible where hi > 0, false where lo <= 0.
+      bools[read] = widen({cmp(arith::CmpIPredicate::sgt, range->hi, constI64(0)),
+                           cmp(arith::CmpIPredicate::sle, range->lo, constI64(0))},
+                          top);
+      return;
+    }
+    ints[read] = {range->lo, range->hi, top};
   }
 
   void visit(Operation *op) {
@@ -322,7 +373,8 @@ private:
             return;
           }
           if (x && y)
-            bools[o] = compare(o.getPredicate(), *x, *y);
+            bools[o] = widen(compare(o.getPredicate(), *x, *y),
+                             joinTop(x->top, y->top));
         })
         .Case([&](arith::AndIOp o) {
           if (!o.getType().isInteger(1))
@@ -361,7 +413,15 @@ private:
         })
         .Case([&](arith::IndexCastOp o) { passThrough(o.getIn(), o); })
         .Case([&](arith::ExtSIOp o) { passThrough(o.getIn(), o); })
-        .Case([&](arith::TruncIOp o) { passThrough(o.getIn(), o); })
+        .Case([&](arith::TruncIOp o) {
+          // Exact while the value fits the narrower type (now that input
+          // reads have bounds, values need not be small positions).
+          unsigned width = o.getType().getIntOrFloatBitWidth();
+          if (width >= 64 || width < 2)
+            return passThrough(o.getIn(), o);
+          passThrough(o.getIn(), o, int64_t(-1) << (width - 1),
+                      (int64_t(1) << (width - 1)) - 1);
+        })
         .Case([&](arith::ExtUIOp o) {
           if (o.getIn().getType().isInteger(1)) {
             MaybeBool x = getBool(o.getIn());
@@ -369,10 +429,14 @@ private:
             ints[o] = {select(x.mayBeFalse, zero, one),
                        select(x.mayBeTrue, one, zero)};
           } else {
-            passThrough(o.getIn(), o);
+            // Zero extension is exact for non-negative values.
+            unsigned width = o.getIn().getType().getIntOrFloatBitWidth();
+            passThrough(o.getIn(), o, 0,
+                        width >= 64 ? INT64_MAX : (int64_t(1) << (width - 1)) - 1);
           }
         })
         .Case([&](NeighborhoodOp o) { bools[o] = neighborhood(o); })
+        .Case([&](tensor::ExtractOp o) { inputRead(o); })
         .Case([&](scf::IfOp o) {
           MaybeBool cond = getBool(o.getCondition());
           auto thenResults = interpretBlock(o.getThenRegion().front());
@@ -389,7 +453,7 @@ private:
           }
         })
         .Default([](Operation *) {
-          // Unknown ops (input reads, float arithmetic) give top results:
+          // Unknown ops (float arithmetic, ...) give top results:
           // absent from the maps, so they read as "maybe".
         });
   }
@@ -399,8 +463,11 @@ private:
     if (!op.getType().isIntOrIndex() || op.getType().isInteger(1))
       return;
     std::optional<Interval> x = getInt(op.getLhs()), y = getInt(op.getRhs());
-    if (x && y)
-      ints[op] = fn(*x, *y);
+    if (!x || !y)
+      return;
+    Interval result = fn(*x, *y);
+    result.top = joinTop(x->top, y->top);
+    ints[op] = result;
   }
 
   void passThrough(Value in, Operation *op) {
@@ -411,9 +478,25 @@ private:
       ints[out] = *x;
   }
 
+  /// The same for conversions that keep values only within [min, max]: top
+  /// at run time where the interval leaves that range.
+  void passThrough(Value in, Operation *op, int64_t min, int64_t max) {
+    Value out = op->getResult(0);
+    if (out.getType().isInteger(1) || in.getType().isInteger(1))
+      return;
+    std::optional<Interval> x = getInt(in);
+    if (!x)
+      return;
+    using P = arith::CmpIPredicate;
+    Value outside = or_(cmp(P::slt, x->lo, constI64(min)),
+                        cmp(P::sgt, x->hi, constI64(max)));
+    ints[out] = {x->lo, x->hi, joinTop(x->top, outside)};
+  }
+
   OpBuilder &b;
   Location loc;
   const IRMapping &mapping;
+  InputRangeFn inputRanges;
   llvm::DenseMap<Value, Interval> ints;
   llvm::DenseMap<Value, MaybeBool> bools;
 };
@@ -423,8 +506,9 @@ private:
 MaybeBool mlir::attn::emitMaskClassification(OpBuilder &builder, Location loc,
                                              Region &mask,
                                              ArrayRef<Interval> coordinates,
-                                             const IRMapping &mapping) {
-  IntervalEmitter emitter(builder, loc, mapping);
+                                             const IRMapping &mapping,
+                                             InputRangeFn inputRanges) {
+  IntervalEmitter emitter(builder, loc, mapping, inputRanges);
   Block &block = mask.front();
   for (auto [arg, interval] : llvm::zip(block.getArguments(), coordinates))
     emitter.bindInterval(arg, interval);
