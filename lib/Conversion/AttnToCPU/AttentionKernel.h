@@ -1,0 +1,107 @@
+//===- AttentionKernel.h - the tiled attn.attention CPU kernel --*- C++ -*-===//
+//
+// The emitter of the CPU kernel of one attn.attention, shared by the files
+// that build its parts: AttnToCPU.cpp (entry, query tile, key tile walk,
+// output), TileMask.cpp (mask evaluation and application on a tile) and
+// TileMath.cpp (score block, online softmax update, P·V). The per-tile steps
+// live in their own files so each can be read (and tuned) without the
+// driver around it; they share the tile's state through this class.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_LIB_CONVERSION_ATTNTOCPU_ATTENTIONKERNEL_H
+#define ATTN_LIB_CONVERSION_ATTNTOCPU_ATTENTIONKERNEL_H
+
+#include "CPULowering.h"
+
+#include "attn/Dialect/Attn/IR/AttnOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+#include <optional>
+
+namespace mlir::attn::cpu {
+
+/// Builds the kernel of one attention function.
+class AttentionKernelEmitter {
+public:
+  AttentionKernelEmitter(func::FuncOp func, AttentionOp op,
+                         ScheduleAttr schedule)
+      : func(func), op(op), schedule(schedule) {}
+
+  LogicalResult emit();
+
+private:
+  LogicalResult checkSupported();
+  LogicalResult mapOuterValues(ImplicitLocOpBuilder &b);
+  void allocateBuffers(ImplicitLocOpBuilder &b);
+  void emitTile(ImplicitLocOpBuilder &b);
+  void loadQueryTile(ImplicitLocOpBuilder &b);
+  /// Loops over the key tiles, one axis at a time (outermost first), skipping
+  /// slabs of tiles the mask analysis proves empty.
+  void visitKeyTiles(ImplicitLocOpBuilder &b, SmallVector<Value> keyCoords);
+  /// The tile at `keyCoords` (one tile index per token axis).
+  void visitKeyTile(ImplicitLocOpBuilder &b, ArrayRef<Value> keyCoords);
+  /// Intervals of the coordinates (batch, head, query box, `keyBoxes`) for
+  /// the mask analysis.
+  SmallVector<Interval> queryAndKeyBoxes(ImplicitLocOpBuilder &b,
+                                         ArrayRef<Interval> keyBoxes);
+  /// Evaluates the mask on every pair of the tile into the keep flags;
+  /// returns whether any pair is kept.
+  Value evaluateMask(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart);
+  /// The same for masks of element-wise coordinate arithmetic, a vector of
+  /// queries at a time.
+  Value evaluateMaskVectorized(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart);
+  void computeKeyRows(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart);
+  /// The f32 value of K at element offset `rowOffset + column`.
+  Value loadKeyElement(ImplicitLocOpBuilder &b, Value rowOffset, Value column);
+  /// The f32 vector of V at element offset `rowOffset + column`.
+  Value loadValueVector(ImplicitLocOpBuilder &b, Value rowOffset,
+                        int64_t column);
+  void computeScores(ImplicitLocOpBuilder &b);
+  void applyKeep(ImplicitLocOpBuilder &b);
+  void applyScoreRule(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart);
+  void updateSoftmax(ImplicitLocOpBuilder &b);
+  void accumulateValues(ImplicitLocOpBuilder &b);
+  void storeOutput(ImplicitLocOpBuilder &b);
+
+  /// Positions of row `r` of the query tile, per axis (index values).
+  SmallVector<Value> queryPositions(ImplicitLocOpBuilder &b, Value r);
+  SmallVector<Value> keyPositions(ImplicitLocOpBuilder &b, Value c,
+                                  ArrayRef<Value> keyStart);
+  Value allBelow(ImplicitLocOpBuilder &b, ArrayRef<Value> positions,
+                 ArrayRef<Value> extents);
+  Value inlineRegion(ImplicitLocOpBuilder &b, Region &region,
+                     ValueRange leading) {
+    return regions->inlineRegion(b, region, leading);
+  }
+
+  func::FuncOp func;
+  AttentionOp op;
+  ScheduleAttr schedule;
+
+  unsigned numAxes = 0;
+  int64_t headDim = 0, valueDim = 0, lanes = 1, tileQ = 0, tileK = 0;
+  /// Vector width over query rows (scores are kept transposed, [key][query],
+  /// so the softmax runs across queries without horizontal reductions).
+  int64_t rowLanes = 1;
+  SmallVector<int64_t> tq, tk;
+  VectorType f32Vec, rowVec;
+
+  TensorParam q, k, v, out;
+  std::optional<TensorParam> lse;
+  SmallVector<TensorParam> inputs;
+  std::optional<RegionInliner> regions;
+
+  Value batch, head, kvHead, scaleLog2e;
+  SmallVector<Value> queryStart, queryExtent, keyExtent;
+  /// Stack buffers: Q transposed and scaled [d][query], scores and keep
+  /// flags [key][query], running max / sum / correction per query, the
+  /// numerator [query][dv], and the element offsets of the tile's K and V rows.
+  Value qt, scores, keep, rowMax, rowSum, correction, acc, keyRows, valueRows;
+};
+
+} // namespace mlir::attn::cpu
+
+#endif // ATTN_LIB_CONVERSION_ATTNTOCPU_ATTENTIONKERNEL_H
