@@ -29,6 +29,8 @@ struct BundleOptions {
   std::string cpu;
   /// Link `<name>.so` with ld.lld when it is found (the .o is kept).
   bool link = true;
+  /// CUDA: fail unless ptxas writes `<name>.cubin` (`--emit=cubin`).
+  bool requireCubin = false;
 };
 
 /// The optimised LLVM IR of `kernel` for `options`' CPU (`--emit=llvm`).
@@ -40,10 +42,15 @@ llvm::Expected<std::string> emitLLVMIR(const Kernel &kernel,
 llvm::Expected<std::string> emitObject(const Kernel &kernel,
                                        const BundleOptions &options);
 
-/// Writes `<dir>/<name>.json`, `<name>.o` and, with a linker, `<name>.so`.
-/// Creates `dir` if needed.
+/// Writes `<dir>/<name>.json`, `<name>.o` and, with a linker, `<name>.so`;
+/// for a cuda kernel `<name>.ptx`, `<name>.cubin` when ptxas is found, and
+/// `<name>.json`. Creates `dir` if needed.
 llvm::Error writeBundle(const Kernel &kernel, llvm::StringRef dir,
                         const BundleOptions &options);
+
+/// The manifest's `parameters`: every tensor as a pointer, then each
+/// tensor's sizes and strides as i64 (docs/bundle.md).
+llvm::json::Array manifestParameters(const KernelSignature &signature);
 
 /// ld.lld: $ATTNC_LLD, else LLVM's tools directory, else PATH; empty when
 /// none is found.

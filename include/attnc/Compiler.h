@@ -23,8 +23,11 @@
 
 namespace attnc {
 
+class CudaKernel;
+
 struct CompileOptions {
-  /// "cpu" (the only target that runs in process today).
+  /// "cpu", or "cuda" / "cuda:sm_80" / "cuda:sm_90" / "cuda:sm_90a" (PTX
+  /// launched through the driver; "cuda" means sm_90a).
   std::string target = "cpu";
   /// The block of the spec to compile; the first block when empty.
   std::string name;
@@ -76,8 +79,14 @@ public:
   bindSizes(llvm::ArrayRef<TensorView> tensors) const;
   /// The launch grid for `tensors` (x: query tiles, y: heads, z: batch).
   std::array<int64_t, 3> grid(llvm::ArrayRef<TensorView> tensors) const;
-  /// Checks, then runs. Nothing is written when a check fails.
-  llvm::Error launch(llvm::ArrayRef<TensorView> tensors) const;
+  /// Checks, then runs. A CPU kernel runs synchronously and ignores
+  /// `stream`; a CUDA kernel is launched asynchronously on `stream` (a
+  /// CUstream; null: the default stream) in its device's primary context.
+  /// Nothing is written when a check fails.
+  llvm::Error launch(llvm::ArrayRef<TensorView> tensors,
+                     void *stream = nullptr) const;
+  /// The CUDA kernel (PTX and launch configuration); null for CPU kernels.
+  const CudaKernel *cudaKernel() const;
   /// The lowered LLVM-dialect module, the input of bundle emission
   /// (attnc/Bundle.h); empty for a kernel loaded from a bundle.
   const std::string &loweredIR() const;

@@ -18,6 +18,7 @@
 
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
 
 #include <array>
 #include <map>
@@ -43,6 +44,8 @@ struct CudaImage {
   int64_t alignment = 16;
   /// x, y, z as expressions over the sizes (Bundle.h gridExpressions).
   std::array<std::string, 3> grid;
+  /// The manifest's `schedule` object (written into bundles).
+  llvm::json::Object schedule;
 };
 
 /// A CUDA kernel ready to launch. Loads its module into a device's primary

@@ -12,7 +12,12 @@
  *  - Tensor strides count elements, not bytes. bf16 data are raw 16-bit
  *    patterns. A launch checks every tensor against the kernel's signature
  *    (dtype, rank, literal extents, sizes bound consistently, unit head-dim
- *    stride, non-null data, device) and writes nothing when a check fails.
+ *    stride, non-null data, device, and for CUDA kernels 16-byte alignment
+ *    and device memory of the described device) and writes nothing when a
+ *    check fails.
+ *  - CUDA needs no CUDA library at build or load time: libcuda.so.1 is
+ *    opened at the first CUDA launch; without it the launch fails with
+ *    ATTNC_UNSUPPORTED and "no CUDA driver (libcuda.so.1 not found)".
  *
  *===----------------------------------------------------------------------===*/
 
@@ -98,7 +103,8 @@ int32_t attnc_abi_version(void);
 attnc_status attnc_compiler_create(const char *cache_dir, attnc_compiler *out);
 void attnc_compiler_destroy(attnc_compiler compiler);
 
-/** Compiles spec text. `target` ("cpu"; NULL means "cpu"), `name` (the
+/** Compiles spec text. `target` ("cpu", "cuda" (= sm_90a), "cuda:sm_80",
+ *  "cuda:sm_90", "cuda:sm_90a"; NULL means "cpu"), `name` (the
  *  block; NULL or "" for the first) and `dtype` (overrides q/k/v: "f32",
  *  "f16", "bf16"; NULL or "" keeps the spec's) select what is compiled;
  *  `buffer_name` names the text in diagnostics (NULL: "<spec>"). */
@@ -116,13 +122,19 @@ void attnc_kernel_destroy(attnc_kernel kernel);
 
 /** The kernel's name (its spec block); NULL for a null kernel. */
 const char *attnc_kernel_name(attnc_kernel kernel);
+/** "cpu" or "cuda": where the kernel's tensors must live; NULL for a null
+ *  kernel. */
+const char *attnc_kernel_target(attnc_kernel kernel);
 /** The number of tensor parameters (-1 for a null kernel). */
 int32_t attnc_kernel_num_params(attnc_kernel kernel);
 attnc_status attnc_kernel_param(attnc_kernel kernel, int32_t index,
                                 attnc_param_info *out);
 
-/** Launches on `num_tensors` tensors, one per parameter in order. `stream`
- *  is ignored on CPU (the launch is synchronous). */
+/** Launches on `num_tensors` tensors, one per parameter in order. A CPU
+ *  kernel runs synchronously and ignores `stream`. A CUDA kernel takes
+ *  ATTNC_DEVICE_CUDA tensors of one device and is launched asynchronously
+ *  on `stream` (a CUstream; NULL: the default stream) in that device's
+ *  primary context. */
 attnc_status attnc_kernel_launch(attnc_kernel kernel,
                                  const attnc_tensor *tensors,
                                  int32_t num_tensors, void *stream);

@@ -39,9 +39,10 @@ attnc_status attnc_kernel_load(const char *bundle_path, attnc_kernel *out) {
     return failWith(ATTNC_IO_ERROR, bundle.takeError());
   auto *handle = new attnc_kernel_s();
   handle->describe(bundle->signature());
+  handle->target = bundle->targetKind();
   handle->launch = [bundle = std::move(*bundle)](
-                       llvm::ArrayRef<TensorView> tensors) {
-    return bundle.launch(tensors);
+                       llvm::ArrayRef<TensorView> tensors, void *stream) {
+    return bundle.launch(tensors, /*threads=*/0, stream);
   };
   *out = handle;
   return ATTNC_OK;
@@ -65,6 +66,10 @@ void attnc_kernel_destroy(attnc_kernel kernel) { delete kernel; }
 
 const char *attnc_kernel_name(attnc_kernel kernel) {
   return kernel ? kernel->signature.name.c_str() : nullptr;
+}
+
+const char *attnc_kernel_target(attnc_kernel kernel) {
+  return kernel ? kernel->target.c_str() : nullptr;
 }
 
 int32_t attnc_kernel_num_params(attnc_kernel kernel) {
@@ -101,9 +106,12 @@ static llvm::Expected<TensorView> toView(const attnc_tensor &t,
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "tensor '" + name + "' " + message);
   };
-  if (t.device_type != ATTNC_DEVICE_CPU)
-    return error("is on device type " + llvm::Twine(t.device_type) +
-                 "; this kernel runs on the cpu (device type 0)");
+  // Whether the device suits the kernel is the launcher's check (it also
+  // asks the driver where the memory really is).
+  if (t.device_type != ATTNC_DEVICE_CPU && t.device_type != ATTNC_DEVICE_CUDA)
+    return error("has unknown device type " + llvm::Twine(t.device_type));
+  if (t.device_id < 0)
+    return error("has invalid device id " + llvm::Twine(t.device_id));
   if (t.dtype < ATTNC_F32 || t.dtype > ATTNC_BOOL)
     return error("has unknown dtype code " + llvm::Twine(t.dtype));
   if (t.rank < 0 || t.rank > 64)
@@ -115,13 +123,15 @@ static llvm::Expected<TensorView> toView(const attnc_tensor &t,
   view.dtype = DType(t.dtype);
   view.sizes.assign(t.sizes, t.sizes + t.rank);
   view.strides.assign(t.strides, t.strides + t.rank);
+  view.device = t.device_type == ATTNC_DEVICE_CUDA ? DeviceType::cuda
+                                                   : DeviceType::cpu;
+  view.deviceId = t.device_id;
   return view;
 }
 
 attnc_status attnc_kernel_launch(attnc_kernel kernel,
                                  const attnc_tensor *tensors,
                                  int32_t num_tensors, void *stream) {
-  (void)stream; // CPU launches are synchronous.
   capi::lastError().clear();
   if (!kernel)
     return failWith(ATTNC_INVALID_ARGUMENT, "attnc_kernel_launch: null kernel");
@@ -145,8 +155,13 @@ attnc_status attnc_kernel_launch(attnc_kernel kernel,
       return failWith(ATTNC_LAUNCH_ERROR, view.takeError());
     views.push_back(std::move(*view));
   }
-  if (llvm::Error error = kernel->launch(views))
-    return failWith(ATTNC_LAUNCH_ERROR, std::move(error));
+  if (llvm::Error error = kernel->launch(views, stream)) {
+    // A host without the driver cannot run CUDA at all: not a bad argument.
+    std::string message = llvm::toString(std::move(error));
+    bool noDriver = llvm::StringRef(message).contains("no CUDA driver (");
+    return failWith(noDriver ? ATTNC_UNSUPPORTED : ATTNC_LAUNCH_ERROR,
+                    message);
+  }
   return ATTNC_OK;
 }
 

@@ -43,11 +43,12 @@ attnc_status attnc_compile(attnc_compiler compiler, const char *source,
                     "attnc_compile: null compiler, source or output handle");
   CompileOptions options;
   options.target = target && *target ? target : "cpu";
-  if (options.target != "cpu")
+  llvm::StringRef targetName = options.target;
+  if (targetName != "cpu" && targetName != "cuda" &&
+      !targetName.starts_with("cuda:"))
     return failWith(ATTNC_UNSUPPORTED,
-                    "target '" + options.target +
-                        "' cannot be compiled and run by this build; only "
-                        "cpu can");
+                    "unknown target '" + options.target +
+                        "'; expected cpu or cuda[:sm_80|sm_90|sm_90a]");
   options.name = name ? name : "";
   options.dtype = dtype ? dtype : "";
   auto kernel = compiler->compiler.compileSpec(
@@ -56,8 +57,10 @@ attnc_status attnc_compile(attnc_compiler compiler, const char *source,
     return failWith(ATTNC_COMPILE_ERROR, kernel.takeError());
   auto *handle = new attnc_kernel_s();
   handle->describe(kernel->signature());
-  handle->launch = [kernel = *kernel](llvm::ArrayRef<TensorView> tensors) {
-    return kernel.launch(tensors);
+  handle->target = kernel->cudaKernel() ? "cuda" : "cpu";
+  handle->launch = [kernel = *kernel](llvm::ArrayRef<TensorView> tensors,
+                                      void *stream) {
+    return kernel.launch(tensors, stream);
   };
   // A kernel from the disk cache has no IR (its code is the host-tuned .so
   // of the cache entry); a bundle for another machine is compiled afresh.

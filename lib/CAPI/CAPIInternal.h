@@ -36,7 +36,10 @@ struct attnc_kernel_s {
   attnc::KernelSignature signature;
   /// Runs the kernel (an in-process Kernel or a loaded bundle, captured by
   /// value so the handle keeps it alive).
-  std::function<llvm::Error(llvm::ArrayRef<attnc::TensorView>)> launch;
+  std::function<llvm::Error(llvm::ArrayRef<attnc::TensorView>, void *stream)>
+      launch;
+  /// "cpu" or "cuda".
+  std::string target = "cpu";
   /// Writes the kernel's bundle; empty for kernels loaded from a bundle.
   std::function<llvm::Error(llvm::StringRef)> writeBundle;
   /// attnc_param_info storage, one entry per parameter.

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "attnc/Bundle.h"
+#include "CudaCompile.h"
 
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 #include "attn/InitAll.h"
@@ -244,11 +245,7 @@ attnc::gridExpressions(const KernelSignature &signature) {
   return {x, dimText(q.dims[1]), dimText(q.dims[0])};
 }
 
-/// The manifest of a one-kernel CPU bundle.
-static llvm::json::Value manifest(const Kernel &kernel,
-                                  const CodeGenResult &code,
-                                  StringRef object, StringRef library) {
-  const KernelSignature &sig = kernel.signature();
+llvm::json::Array attnc::manifestParameters(const KernelSignature &sig) {
   llvm::json::Array parameters;
   for (const ParamInfo &param : sig.params) {
     llvm::json::Array shape;
@@ -273,6 +270,15 @@ static llvm::json::Value manifest(const Kernel &kernel,
             {"tensor", param.name},
             {"field", field},
             {"dim", int64_t(dim)}});
+  return parameters;
+}
+
+/// The manifest of a one-kernel CPU bundle.
+static llvm::json::Value manifest(const Kernel &kernel,
+                                  const CodeGenResult &code,
+                                  StringRef object, StringRef library) {
+  const KernelSignature &sig = kernel.signature();
+  llvm::json::Array parameters = manifestParameters(sig);
   auto grid = gridExpressions(sig);
   llvm::json::Object kernelObject{
       {"name", sig.name},
@@ -314,6 +320,8 @@ static Error writeFile(StringRef path, StringRef contents) {
 
 Error attnc::writeBundle(const Kernel &kernel, StringRef dir,
                          const BundleOptions &options) {
+  if (kernel.cudaKernel())
+    return detail::writeCudaBundle(kernel, dir, options);
   auto code = generate(kernel, options, false, /*wantObject=*/true);
   if (!code)
     return code.takeError();

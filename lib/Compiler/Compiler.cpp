@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "attnc/Compiler.h"
+#include "CudaCompile.h"
 #include "DiskCache.h"
 
 #include "attnc/BundleLauncher.h"
@@ -52,12 +53,15 @@ struct Kernel::State {
   /// Keeps a dlopened bundle alive (kernels loaded from the disk cache).
   std::shared_ptr<const void> library;
   bool fromDiskCache = false;
+  /// Set for cuda kernels (lib/Compiler/CudaCompile.cpp).
+  std::shared_ptr<const CudaKernel> cuda;
 };
 
 const KernelSignature &Kernel::signature() const { return state->signature; }
 const std::string &Kernel::highLevelIR() const { return state->highLevelIR; }
 const std::string &Kernel::loweredIR() const { return state->loweredIR; }
 bool Kernel::isFromDiskCache() const { return state->fromDiskCache; }
+const CudaKernel *Kernel::cudaKernel() const { return state->cuda.get(); }
 
 Kernel Kernel::fromPackedFunction(KernelSignature signature,
                                   std::string highLevelIR, PackedKernelFn fn,
@@ -98,11 +102,15 @@ std::array<int64_t, 3> Kernel::grid(llvm::ArrayRef<TensorView> tensors) const {
   return {tiles, q.sizes[1], q.sizes[0]};
 }
 
-Error Kernel::launch(llvm::ArrayRef<TensorView> tensors) const {
+Error Kernel::launch(llvm::ArrayRef<TensorView> tensors, void *stream) const {
   if (!state)
     return launchError("launch of an empty kernel");
+  if (state->cuda)
+    return state->cuda->launch(tensors, stream);
   if (auto sizes = bindSizes(tensors); !sizes)
     return sizes.takeError();
+  if (Error error = checkCpuDevices(signature(), tensors))
+    return error;
   launchCpuGrid(state->function, grid(tensors), tensors, state->threads);
   return Error::success();
 }
@@ -235,9 +243,12 @@ static void makePairCounter(mlir::ModuleOp module) {
 
 Expected<Kernel> Compiler::compileSpec(StringRef source, StringRef bufferName,
                                        const CompileOptions &options) {
-  if (options.target != "cpu")
-    return launchError("target '" + options.target +
-                       "' cannot run in process yet; only cpu does");
+  std::optional<std::string> cudaChip = detail::cudaChip(options.target);
+  if (options.target != "cpu" && !cudaChip)
+    return launchError("unknown target '" + options.target +
+                       "'; expected cpu or cuda[:sm_80|sm_90|sm_90a]");
+  if (cudaChip && options.countPairs)
+    return launchError("the pair counter runs on cpu only");
   std::string key;
   {
     llvm::raw_string_ostream os(key);
@@ -254,7 +265,8 @@ Expected<Kernel> Compiler::compileSpec(StringRef source, StringRef bufferName,
       return kernel;
     }
   }
-  const std::string &cacheDir = impl->options.cacheDir;
+  // The disk cache holds CPU bundles only.
+  const std::string cacheDir = cudaChip ? "" : impl->options.cacheDir;
   if (!cacheDir.empty()) {
     if (std::optional<Kernel> cached =
             detail::loadFromDiskCache(cacheDir, key, options.threads)) {
@@ -323,6 +335,21 @@ Expected<Kernel> Compiler::compileSpec(StringRef source, StringRef bufferName,
   {
     llvm::raw_string_ostream os(state->highLevelIR);
     (*module)->print(os);
+  }
+
+  if (cudaChip) {
+    auto lowered = detail::lowerToPTX(**module, *cudaChip);
+    if (!lowered)
+      return lowered.takeError();
+    state->signature = signatureOf(*block, runtimeDType, lowered->tileQ);
+    lowered->image.grid = gridExpressions(state->signature);
+    state->cuda = std::make_shared<const CudaKernel>(
+        state->signature, std::move(lowered->image));
+    std::lock_guard<std::mutex> lock(impl->mutex);
+    auto [it, inserted] = impl->cache.try_emplace(key, state);
+    Kernel kernel;
+    kernel.state = it->second;
+    return kernel;
   }
 
   std::vector<int64_t> tileQ;

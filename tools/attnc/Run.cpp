@@ -184,9 +184,27 @@ int attnc::tool::runSpec(const RunOptions &options) {
   for (const Argument &arg : args)
     views.push_back(arg.view);
 
-  auto launch = [&]() -> Error { return kernel->launch(views); };
+  // A cuda kernel runs on device copies; outputs come back for the check.
+  bool onCuda = kernel->cudaKernel() != nullptr;
+  std::optional<DeviceArguments> device;
+  if (onCuda) {
+    auto uploaded = DeviceArguments::upload(views);
+    if (!uploaded)
+      return fail(toString(uploaded.takeError()));
+    device = std::move(*uploaded);
+  }
+  auto launch = [&]() -> Error {
+    return kernel->launch(onCuda ? device->views : views);
+  };
   if (Error error = launch())
     return fail(toString(std::move(error)));
+  if (onCuda) {
+    llvm::SmallVector<bool> outputs;
+    for (const attnc::ParamInfo &param : sig.params)
+      outputs.push_back(param.role == "output" || param.role == "lse");
+    if (Error error = device->download(views, outputs))
+      return fail(toString(std::move(error)));
+  }
 
   int status = 0;
   if (options.check) {
@@ -219,7 +237,12 @@ int attnc::tool::runSpec(const RunOptions &options) {
   if (options.bench) {
     std::vector<double> times;
     auto start = std::chrono::steady_clock::now();
-    do {
+    if (onCuda) {
+      auto measured = timeCudaLaunches(*kernel, device->views);
+      if (!measured)
+        return fail(toString(measured.takeError()));
+      times = std::move(*measured);
+    } else do {
       auto t0 = std::chrono::steady_clock::now();
       if (Error error = launch())
         return fail(toString(std::move(error)));
@@ -239,7 +262,9 @@ int attnc::tool::runSpec(const RunOptions &options) {
       const attnc::ParamInfo &q = sig.params[0], &v = sig.params[2];
       double flops = 2.0 * (q.dims.back().extent + v.dims.back().extent) * *pairs;
       outs() << " pairs=" << format("%.0f", *pairs) << " effective="
-             << format("%.2f", flops / median * 1e-9) << " GFLOP/s";
+             << (onCuda ? format("%.2f", flops / median * 1e-12)
+                        : format("%.2f", flops / median * 1e-9))
+             << (onCuda ? " TFLOP/s" : " GFLOP/s");
     } else {
       outs() << " (effective rate unknown: " << toString(pairs.takeError())
              << ")";

@@ -3,8 +3,10 @@
 #define ATTNC_TOOLS_RUN_H
 
 #include "attnc/Compiler.h"
+#include "attnc/CudaDriver.h"
 
 #include <string>
+#include <vector>
 
 namespace attnc::tool {
 
@@ -19,6 +21,31 @@ struct RunOptions {
   uint64_t seed = 0;
   unsigned threads = 0;
 };
+
+/// Device copies of a run's arguments (RunCuda.cpp).
+struct DeviceArguments {
+  /// Copies every host tensor (contiguous) to device 0.
+  static llvm::Expected<DeviceArguments>
+  upload(llvm::ArrayRef<TensorView> host);
+  /// Waits for the device, then copies back the tensors marked `wanted`.
+  llvm::Error download(llvm::ArrayRef<TensorView> host,
+                       llvm::ArrayRef<bool> wanted) const;
+  std::vector<TensorView> views;
+  std::vector<cuda::DeviceBuffer> buffers;
+};
+
+/// Seconds per launch measured with CUDA events: three warm-up launches,
+/// then at least 5 and up to 100 timed ones or 0.5 s.
+llvm::Expected<std::vector<double>>
+timeCudaLaunches(const Kernel &kernel, llvm::ArrayRef<TensorView> deviceViews);
+
+/// `attnc compile SPEC --target=cuda[:CHIP] -o DIR`: compiles through
+/// attnc::Compiler and writes the bundle with attnc::writeBundle, so that
+/// bundles and in-process kernels share one code path and one manifest
+/// format. `requireCubin` (--emit=cubin) fails without ptxas. Returns the
+/// exit code.
+int compileCudaBundle(llvm::StringRef specPath, const CompileOptions &options,
+                      llvm::StringRef outputDir, bool requireCubin);
 
 /// `attnc run`: returns the process exit code (1 on FAIL or error).
 int runSpec(const RunOptions &options);

@@ -183,7 +183,17 @@ static int compile() {
                                                             : emitKind.getValue();
   if (target == "cpu" && (emit.empty() || emit == "llvm" || emit == "obj"))
     return compileCpuCode(emit);
-  // CUDA code generation (PTX, cubin, bundles) lives in CompileCuda.cpp.
+  // CUDA bundles go through attnc::Compiler (RunCuda.cpp); PTX or cubin
+  // on stdout through CompileCuda.cpp.
+  if (StringRef(target).starts_with("cuda") && !outputDir.empty() &&
+      (emit == "ptx" || emit == "cubin" || emit.empty())) {
+    attnc::CompileOptions options;
+    options.target = target;
+    options.name = blockName;
+    options.dtype = dtype;
+    return attnc::tool::compileCudaBundle(specPath, options, outputDir,
+                                          emit == "cubin");
+  }
   if (StringRef(target).starts_with("cuda") && emit != "mlir")
     return attnc::tool::compileCuda(
         {specPath, blockName, target, dtype, emit, outputDir});

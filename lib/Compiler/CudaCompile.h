@@ -1,0 +1,42 @@
+//===- CudaCompile.h - attn IR to a CUDA kernel (private) -------*- C++ -*-===//
+//
+// The cuda half of attnc::Compiler and of writeBundle: the two halves of
+// attn-lower-to-nvvm-pipeline around a read of the kernel's launch
+// attributes, and the CUDA bundle (PTX, cubin when ptxas exists, manifest).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTNC_LIB_COMPILER_CUDACOMPILE_H
+#define ATTNC_LIB_COMPILER_CUDACOMPILE_H
+
+#include "attnc/Bundle.h"
+#include "attnc/CudaLaunch.h"
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <optional>
+
+namespace attnc::detail {
+
+/// The chip of a cuda target ("cuda" -> sm_90a, "cuda:sm_80" -> sm_80);
+/// nullopt when `target` is not cuda.
+std::optional<std::string> cudaChip(llvm::StringRef target);
+
+struct CudaLowering {
+  /// Everything but the grid (which needs the signature).
+  CudaImage image;
+  std::vector<int64_t> tileQ;
+};
+
+/// Lowers the attention function of `module` (attn IR) to PTX for `chip`.
+llvm::Expected<CudaLowering> lowerToPTX(mlir::ModuleOp module,
+                                        llvm::StringRef chip);
+
+/// Writes `<dir>/<name>.ptx`, `<name>.cubin` (when ptxas is found; required
+/// with options.requireCubin) and `<name>.json`.
+llvm::Error writeCudaBundle(const Kernel &kernel, llvm::StringRef dir,
+                            const BundleOptions &options);
+
+} // namespace attnc::detail
+
+#endif // ATTNC_LIB_COMPILER_CUDACOMPILE_H
