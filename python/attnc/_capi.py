@@ -18,6 +18,7 @@ F32, F16, BF16, F64, I32, I64, BOOL = range(7)
 DTYPE_NAMES = ["f32", "f16", "bf16", "f64", "i32", "i64", "bool"]
 
 DEVICE_CPU = 0
+DEVICE_CUDA = 1
 
 
 class Tensor(ctypes.Structure):
@@ -83,6 +84,7 @@ def lib():
         "attnc_kernel_write_bundle": (status, [handle_p, cstr]),
         "attnc_kernel_destroy": (None, [handle_p]),
         "attnc_kernel_name": (cstr, [handle_p]),
+        "attnc_kernel_target": (cstr, [handle_p]),
         "attnc_kernel_num_params": (ctypes.c_int32, [handle_p]),
         "attnc_kernel_param": (status, [handle_p, ctypes.c_int32,
                                         ctypes.POINTER(ParamInfo)]),

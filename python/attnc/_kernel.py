@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 
-from . import _capi
+from . import _capi, _cuda
 
 # NumPy dtype of each attnc dtype; bf16 travels as raw uint16 bit patterns.
 _NUMPY_DTYPES = {
@@ -74,8 +74,9 @@ def _encode(text):
 
 def compile(source, target="cpu", name=None, dtype=None):
     """Compiles spec text (or the spec file at a path) into a callable Kernel.
-    `name` picks a block (default: the first); `dtype` overrides q, k and v's
-    element type ("f32", "f16" or "bf16")."""
+    `target` is "cpu" or "cuda" ("cuda:sm_80", "cuda:sm_90", "cuda:sm_90a";
+    "cuda" is sm_90a); `name` picks a block (default: the first); `dtype`
+    overrides q, k and v's element type ("f32", "f16" or "bf16")."""
     text, buffer_name = _read_source(source)
     handle = ctypes.c_void_p()
     _check(_capi.lib().attnc_compile(
@@ -119,6 +120,8 @@ class Kernel:
         self._handle = handle
         lib = _capi.lib()
         self.name = lib.attnc_kernel_name(handle).decode()
+        # "cpu" (NumPy arrays) or "cuda" (torch / __cuda_array_interface__).
+        self.target = lib.attnc_kernel_target(handle).decode()
         self.params = []
         for index in range(lib.attnc_kernel_num_params(handle)):
             info = _capi.ParamInfo()
@@ -222,6 +225,8 @@ class Kernel:
         v) and returns its outputs (a tuple when several). `stream` is
         ignored on CPU. Bad arguments raise TypeError or AttncError before
         anything is written."""
+        if self.target == "cuda":
+            return self._call_cuda(args, out, stream, inputs_by_name)
         has_qkv = bool(self.params) and self.params[0].role == "q"
         if has_qkv:
             if len(args) < 3:
@@ -258,5 +263,66 @@ class Kernel:
             self._descriptor(p, a, keep) for p, a in zip(self.params, arrays)])
         _check(_capi.lib().attnc_kernel_launch(
             self._handle, descriptors, len(arrays), None),
+            "launching %s" % self.name)
+        return results[0] if len(results) == 1 else tuple(results)
+
+    def _call_cuda(self, args, out, stream, inputs_by_name):
+        """__call__ for CUDA kernels: device tensors in, a new tensor of q's
+        framework out, launched on the framework's current stream (or
+        `stream`). Asynchronous like any kernel launch."""
+        has_qkv = bool(self.params) and self.params[0].role == "q"
+        if has_qkv and len(args) < 3:
+            raise TypeError("attnc: kernel %r takes q, k and v, got %d "
+                            "positional argument(s)" % (self.name, len(args)))
+        leading = list(args[:3]) if has_qkv else []
+        arrays = leading + self._gather_inputs(args[len(leading):],
+                                               inputs_by_name)
+        params = self.params[:len(leading)] + self.inputs
+        tensors = []
+        for param, array in zip(params, arrays):
+            if not _cuda.is_device_array(array):
+                raise TypeError("attnc: kernel %r runs on cuda; tensor %r must "
+                                "be a CUDA tensor (PyTorch, or an object with "
+                                "__cuda_array_interface__), got %s"
+                                % (self.name, param.name, type(array).__name__))
+            tensors.append(_cuda.DeviceTensor(param.name, array))
+        sizes = {}
+        for param, tensor in zip(params, tensors):
+            if len(tensor.shape) != len(param.dims):
+                raise AttncError("attnc: tensor %r must have rank %d, got %d"
+                                 % (param.name, len(param.dims),
+                                    len(tensor.shape)), _capi.LAUNCH_ERROR)
+            for dim, extent in zip(param.dims, tensor.shape):
+                if isinstance(dim, str):
+                    sizes.setdefault(dim, extent)
+        results = []
+        for param in self.params[len(params):]:
+            if param.role == "output" and out is not None and not results:
+                if not _cuda.is_device_array(out):
+                    raise TypeError("attnc: out must be a CUDA tensor, got %s"
+                                    % type(out).__name__)
+                results.append(out)
+            else:
+                results.append(_cuda.empty_like_framework(
+                    tensors[0], self._shape_of(param, sizes), param.dtype))
+        for param, result in zip(self.params[len(params):], results):
+            tensors.append(_cuda.DeviceTensor(param.name, result))
+        keep = []
+        descriptors = []
+        for param, tensor in zip(self.params, tensors):
+            codes = _capi.DTYPE_NAMES
+            sizes_c = (ctypes.c_int64 * max(len(tensor.shape), 1))(*tensor.shape)
+            strides_c = (ctypes.c_int64 * max(len(tensor.shape), 1))(
+                *tensor.strides)
+            keep.append((sizes_c, strides_c))
+            descriptors.append(_capi.Tensor(
+                tensor.data or None, codes.index(tensor.dtype),
+                len(tensor.shape), sizes_c, strides_c, _capi.DEVICE_CUDA,
+                tensor.device))
+        array = (_capi.Tensor * len(descriptors))(*descriptors)
+        cu_stream = _cuda.current_stream(tensors[0], stream)
+        _check(_capi.lib().attnc_kernel_launch(
+            self._handle, array, len(descriptors),
+            ctypes.c_void_p(cu_stream) if cu_stream else None),
             "launching %s" % self.name)
         return results[0] if len(results) == 1 else tuple(results)

@@ -1,0 +1,112 @@
+"""Device tensors for CUDA kernels: PyTorch tensors and objects with
+`__cuda_array_interface__` (CuPy, Numba, ...), without importing either.
+
+PyTorch tensors are read through their own attributes (data_ptr, stride,
+dtype, device), because torch's __cuda_array_interface__ refuses bfloat16,
+the dtype attention mostly runs in. Everything else goes through the CUDA
+Array Interface (v2/v3). DLPack-only objects are not accepted yet: convert
+them with torch.from_dlpack or cupy.from_dlpack first.
+"""
+
+from . import _capi
+
+# attnc dtype name of each __cuda_array_interface__ typestr (little-endian).
+_TYPESTRS = {"<f4": "f32", "<f2": "f16", "<f8": "f64", "<i4": "i32",
+             "<i8": "i64", "|b1": "bool", "<V2": "bf16"}
+_TORCH_NAMES = {"float32": "f32", "float16": "f16", "bfloat16": "bf16",
+                "float64": "f64", "int32": "i32", "int64": "i64",
+                "bool": "bool"}
+
+
+def is_torch(x):
+    return type(x).__module__.startswith("torch") and hasattr(x, "data_ptr")
+
+
+def is_device_array(x):
+    """Whether `x` is memory a CUDA kernel can be given."""
+    if is_torch(x):
+        return x.device.type == "cuda"
+    return hasattr(x, "__cuda_array_interface__")
+
+
+class DeviceTensor:
+    """What a descriptor needs: pointer, attnc dtype name, shape, strides in
+    elements, device ordinal."""
+
+    def __init__(self, name, x):
+        self.source = x
+        if is_torch(x):
+            if x.device.type != "cuda":
+                raise TypeError("attnc: tensor %r is on %s; this kernel runs "
+                                "on cuda" % (name, x.device))
+            dtype = str(x.dtype).replace("torch.", "")
+            self.dtype = _TORCH_NAMES.get(dtype)
+            self.shape = tuple(x.shape)
+            self.strides = tuple(x.stride())
+            self.data = x.data_ptr() if x.numel() else 0
+            self.device = x.device.index or 0
+        else:
+            cai = x.__cuda_array_interface__
+            self.dtype = _TYPESTRS.get(cai["typestr"])
+            dtype = cai["typestr"]
+            self.shape = tuple(cai["shape"])
+            itemsize = int(dtype[2:])
+            strides = cai.get("strides")
+            if strides is None:  # C-contiguous
+                strides, step = [], 1
+                for extent in reversed(self.shape):
+                    strides.insert(0, step * itemsize)
+                    step *= extent
+            if any(s % itemsize for s in strides):
+                raise _capi_error("attnc: tensor %r has byte strides %s that "
+                                  "are not multiples of its element size %d"
+                                  % (name, tuple(strides), itemsize))
+            self.strides = tuple(s // itemsize for s in strides)
+            self.data = cai["data"][0] or 0
+            device = getattr(x, "device", None)
+            self.device = int(getattr(device, "id", 0) or 0)
+        if self.dtype is None:
+            raise _capi_error("attnc: tensor %r has dtype %s, which attnc "
+                              "kernels do not take" % (name, dtype))
+
+
+def _capi_error(message):
+    from ._kernel import AttncError
+    return AttncError(message, _capi.LAUNCH_ERROR)
+
+
+def current_stream(first, stream):
+    """The CUstream to launch on: `stream` (an int, or an object with
+    `cuda_stream` (torch) or `ptr` (CuPy)), else the framework's current
+    stream on the first tensor's device, else the default stream (0)."""
+    if stream is not None:
+        for attribute in ("cuda_stream", "ptr"):
+            if hasattr(stream, attribute):
+                return int(getattr(stream, attribute))
+        return int(stream)
+    x = first.source
+    if is_torch(x):
+        import torch
+        return torch.cuda.current_stream(x.device).cuda_stream
+    if type(x).__module__.startswith("cupy"):
+        import cupy
+        return cupy.cuda.get_current_stream().ptr
+    return 0
+
+
+def empty_like_framework(first, shape, dtype_name):
+    """A new output in the first tensor's framework and device."""
+    x = first.source
+    if is_torch(x):
+        import torch
+        dtypes = {v: getattr(torch, k) for k, v in _TORCH_NAMES.items()}
+        return torch.empty(shape, dtype=dtypes[dtype_name], device=x.device)
+    if type(x).__module__.startswith("cupy") and dtype_name != "bf16":
+        import cupy
+        with cupy.cuda.Device(first.device):
+            return cupy.empty(shape, dtype={"f32": "float32", "f16": "float16",
+                                            "f64": "float64", "i32": "int32",
+                                            "i64": "int64", "bool": "bool"
+                                            }[dtype_name])
+    raise TypeError("attnc: cannot allocate a %s output for %s; pass out="
+                    % (dtype_name, type(x).__name__))

@@ -1,0 +1,121 @@
+"""CUDA kernels from Python without a GPU: compiling, bundles, and every
+launch refusal that fires before the driver runs anything. Device tensors
+are stand-ins with a __cuda_array_interface__ at fake, aligned addresses
+that nothing dereferences. The real launches are bench/gpu/check_runtime.py's.
+"""
+
+import ctypes
+import os
+import tempfile
+import unittest
+
+import numpy as np
+
+import attnc
+from attnc import _capi
+
+SPEC = """attention causal64 {
+  q: f16[B, H, L, 64]
+  k: f16[B, H, L, 64]
+  v: f16[B, H, L, 64]
+  mask(b, h, i, j) = j <= i
+}
+"""
+
+
+def has_libcuda():
+    try:
+        ctypes.CDLL("libcuda.so.1")
+        return True
+    except OSError:
+        return False
+
+
+class FakeDeviceArray:
+    """A C-contiguous f16 device array at a fake address."""
+    _next = 0x7F0000000000
+
+    def __init__(self, shape, typestr="<f2", offset=0, strides=None):
+        self.address = FakeDeviceArray._next + offset
+        FakeDeviceArray._next += 1 << 24
+        self.__cuda_array_interface__ = {
+            "shape": tuple(shape), "typestr": typestr,
+            "data": (self.address, False), "version": 3,
+            "strides": strides}
+
+
+def qkvo(B=2, H=4, L=100, **overrides):
+    arrays = {name: FakeDeviceArray((B, H, L, 64)) for name in "qkvo"}
+    arrays.update(overrides)
+    return arrays
+
+
+class CudaKernelTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.kernel = attnc.compile(SPEC, target="cuda")
+
+    def launch(self, **overrides):
+        a = qkvo(**overrides)
+        return self.kernel(a["q"], a["k"], a["v"], out=a["o"], stream=0)
+
+    def refused(self, **overrides):
+        with self.assertRaises(attnc.AttncError) as caught:
+            self.launch(**overrides)
+        return caught.exception
+
+    def test_compiles_for_cuda(self):
+        self.assertEqual(self.kernel.target, "cuda")
+        self.assertEqual([p.name for p in self.kernel.params],
+                         ["q", "k", "v", "out"])
+
+    def test_numpy_arrays_are_refused(self):
+        q = np.zeros((1, 1, 16, 64), np.float16)
+        with self.assertRaises(TypeError) as caught:
+            self.kernel(q, q, q)
+        self.assertIn("runs on cuda", str(caught.exception))
+
+    def test_wrong_shape_dtype_null_alignment_are_refused(self):
+        error = self.refused(k=FakeDeviceArray((2, 4, 99, 64)))
+        self.assertEqual(error.status, _capi.LAUNCH_ERROR)
+        self.assertIn("size L is bound to 100", str(error))
+        error = self.refused(q=FakeDeviceArray((2, 4, 100, 64), "<f4"))
+        self.assertIn("tensor 'q' must be f16, got f32", str(error))
+        null = FakeDeviceArray((2, 4, 100, 64))
+        null.__cuda_array_interface__["data"] = (0, False)
+        self.assertIn("null data pointer", str(self.refused(v=null)))
+        error = self.refused(q=FakeDeviceArray((2, 4, 100, 64), offset=8))
+        self.assertIn("not aligned to 16 bytes", str(error))
+        rows68 = FakeDeviceArray((2, 4, 100, 64),
+                                 strides=(2 * 4 * 100 * 68 * 2 // 2 * 1,
+                                          100 * 68 * 2, 68 * 2, 2))
+        self.assertIn("not a multiple of 16", str(self.refused(k=rows68)))
+
+    def test_well_formed_launch_reaches_the_driver(self):
+        if has_libcuda():
+            # The fake addresses are not device memory: refused all the same.
+            self.assertIn("host memory", str(self.refused()))
+            return
+        error = self.refused()
+        self.assertEqual(error.status, _capi.UNSUPPORTED)
+        self.assertIn("no CUDA driver (libcuda.so.1 not found", str(error))
+
+    @unittest.skipIf(has_libcuda(), "libcuda.so.1 is installed here")
+    def test_no_driver_message(self):
+        self.assertIn("no CUDA driver", str(self.refused()))
+
+    def test_bundle_round_trip(self):
+        with tempfile.TemporaryDirectory() as directory:
+            self.kernel.write_bundle(directory)
+            self.assertTrue(os.path.exists(
+                os.path.join(directory, "causal64.ptx")))
+            loaded = attnc.load(directory)
+            self.assertEqual(loaded.target, "cuda")
+            a = qkvo(q=FakeDeviceArray((2, 4, 100, 64), offset=2))
+            with self.assertRaises(attnc.AttncError) as caught:
+                loaded(a["q"], a["k"], a["v"], out=a["o"], stream=0)
+            self.assertIn("not aligned", str(caught.exception))
+
+
+if __name__ == "__main__":
+    unittest.main()
