@@ -199,6 +199,29 @@ TEST(BundleTest, ManifestMatchesSchema) {
   }
 }
 
+TEST(BundleTest, CudaManifestMatchesSchema) {
+  Compiler compiler;
+  CompileOptions options;
+  options.target = "cuda";
+  auto kernel = compiler.compileSpec("attention c64 {\n"
+                                     "  q: f16[B, H, L, 64]\n"
+                                     "  k: f16[B, H, L, 64]\n"
+                                     "  v: f16[B, H, L, 64]\n"
+                                     "}\n",
+                                     "c64.attn", options);
+  ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
+  TempDir dir;
+  ASSERT_FALSE(bool(writeBundle(*kernel, dir.path, {})));
+  llvm::json::Value manifest = readJSON(dir.file("c64.json"));
+  llvm::json::Value schema = schemaFromDocs();
+  ASSERT_NE(schema.getAsObject(), nullptr);
+  EXPECT_EQ(validate(manifest, *schema.getAsObject(), "manifest"), "");
+  const llvm::json::Object &root = *manifest.getAsObject();
+  EXPECT_EQ(root.getObject("target")->getString("kind"), "cuda");
+  EXPECT_EQ(root.getObject("code")->getString("object"), "c64.ptx");
+  EXPECT_TRUE(llvm::sys::fs::exists(dir.file("c64.ptx")));
+}
+
 TEST(BundleTest, SchemaValidatorCatchesMissingFields) {
   llvm::json::Value schema = schemaFromDocs();
   ASSERT_NE(schema.getAsObject(), nullptr);
