@@ -39,11 +39,13 @@ std::string mlir::attn::defaultLibdevicePath() {
   return llvm::sys::fs::exists(fallback) ? fallback : "";
 }
 
-void mlir::attn::buildAttnToGPUPasses(OpPassManager &pm) {
+void mlir::attn::buildAttnToGPUPasses(OpPassManager &pm, StringRef chip) {
   AttnSelectSchedulePassOptions schedule;
   schedule.target = "cuda";
   pm.addPass(createAttnSelectSchedulePass(schedule));
-  pm.addPass(createConvertAttnToNVVMPass());
+  ConvertAttnToNVVMPassOptions kernels;
+  kernels.chip = chip.str();
+  pm.addPass(createConvertAttnToNVVMPass(kernels));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
@@ -80,7 +82,7 @@ void mlir::attn::buildGPUToPTXPasses(OpPassManager &pm,
 
 void mlir::attn::buildLowerToNVVMPipeline(OpPassManager &pm,
                                           const NVVMPipelineOptions &options) {
-  buildAttnToGPUPasses(pm);
+  buildAttnToGPUPasses(pm, options.chip);
   buildGPUToPTXPasses(pm, options);
 }
 

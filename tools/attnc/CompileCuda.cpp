@@ -183,7 +183,7 @@ int attnc::tool::compileCuda(const CudaCompileOptions &options) {
   });
 
   PassManager first(&context);
-  attn::buildAttnToGPUPasses(first);
+  attn::buildAttnToGPUPasses(first, chip);
   if (failed(first.run(**module)))
     return fail("cannot lower '" + options.specPath + "' for " + chip +
                 " (see the error above)");

@@ -62,7 +62,10 @@ def ConvertAttnToNVVMPass : Pass<"convert-attn-to-nvvm", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"moduleName", "module-name", "std::string", "\"attn_kernels\"",
-           "Name of the gpu.module that receives the kernels">
+           "Name of the gpu.module that receives the kernels">,
+    Option<"chip", "chip", "std::string", "\"sm_80\"",
+           "Target chip; sm_90a kernels use warpgroup MMA (wgmma) for head "
+           "dims 64 and 128, others mma.sync">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",

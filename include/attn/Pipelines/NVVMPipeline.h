@@ -41,7 +41,7 @@ struct NVVMPipelineOptions : public PassPipelineOptions<NVVMPipelineOptions> {
 
 /// The first half: default schedules and attn.attention to gpu.func kernels
 /// (a driver reads the kernels' attributes between the halves).
-void buildAttnToGPUPasses(OpPassManager &pm);
+void buildAttnToGPUPasses(OpPassManager &pm, StringRef chip);
 /// The second half: gpu.module to NVVM/LLVM, target attachment, PTX.
 void buildGPUToPTXPasses(OpPassManager &pm, const NVVMPipelineOptions &options);
 
