@@ -81,7 +81,7 @@ EX = {
   "mqa": dict(G=1, mask=causal_mask),
   "decode": dict(H=32, G=8, L=1, S=1000, lse=True),
   "sliding_window": dict(H=32, G=8, L=700, mask=lambda b, h, i, j, inp, S, L: (j <= i) & (i - j < 4096)),
-  "sinks_window": dict(H=8, G=2, L=1500, mask=lambda b, h, i, j, inp, S, L: (j <= i) & ((j < 4) | (i - j < 1024))),
+  "sinks_window": dict(bundle="streaming_llm", H=8, G=2, L=1500, mask=lambda b, h, i, j, inp, S, L: (j <= i) & ((j < 4) | (i - j < 1024))),
   "prefix_lm": dict(inputs=lambda B, H, L, S: [torch.randint(0, L, (B,), device=dev, dtype=torch.int32)],
                     mask=lambda b, h, i, j, inp, S, L: (j <= i) | (j < inp[0][b].long())),
   "documents": dict(inputs=lambda B, H, L, S: [torch.sort(torch.randint(0, 5, (B, L), device=dev, dtype=torch.int32), dim=1).values],
@@ -143,9 +143,11 @@ def reference(q, k, v, ex, inp, lse):
 def run_checks():
     results = []
     for name, ex in EX.items():
-        path = os.path.join(BUNDLES, name + ".json")
+        path = os.path.join(BUNDLES, ex.get("bundle", name) + ".json")
         if not os.path.exists(path):
-            print(f"SKIP {name}: no bundle"); continue
+            # A missing bundle is a failure, not a skip: every example is checked.
+            print(f"FAIL {name}: no bundle {path}", flush=True)
+            results.append(dict(name=name, ok=False, error="no bundle")); continue
         try:
             bundle = Bundle(path)
             t = bundle.kernel["tensors"]

@@ -34,6 +34,7 @@
 
 #include "KernelEmitter.h"
 #include "WarpMma.h"
+#include "WarpgroupMma.h"
 #include "attn/Conversion/KernelABI.h"
 #include "attn/Conversion/LoweringUtils.h"
 #include "attn/Dialect/Attn/Analysis/TileClassification.h"
@@ -135,6 +136,15 @@ LogicalResult KernelEmitter::checkSupported() {
   // product (FA2's layout); their O accumulators (valueDim / 2 registers per
   // m-tile) only fit for value dims up to 128.
   mTiles = valueDim <= 128 && headDim <= 128 && tileQ % 32 == 0 ? 2 : 1;
+  // Hopper: one warpgroup per 64 query rows, each warp one m16 tile of it;
+  // wgmma reads Q, K and V from shared memory itself, so no ldmatrix
+  // fragments occupy registers. Head dims must fill whole 128-B swizzle
+  // rows (64 or 128 columns).
+  auto swizzleFits = [](int64_t dim) { return dim == 64 || dim == 128; };
+  wgmma = hopper && swizzleFits(headDim) && swizzleFits(valueDim) &&
+          tileQ % 64 == 0;
+  if (wgmma)
+    mTiles = 1;
   rowsPerWarp = 16 * mTiles;
   warps = tileQ / rowsPerWarp;
   threads = warps * 32;
@@ -164,12 +174,24 @@ Value KernelEmitter::allBelow(ImplicitLocOpBuilder &b, ArrayRef<Value> pos,
   return ok;
 }
 
+Value KernelEmitter::tileChunkOffset(ImplicitLocOpBuilder &b, Value row,
+                                     Value chunk, int64_t rows, int64_t dim) {
+  if (wgmma)
+    return swizzledChunkOffset(b, row, chunk, rows);
+  return arith::AddIOp::create(
+      b, arith::MulIOp::create(b, row, idx(b, (dim + kPad) * 2)),
+      arith::MulIOp::create(b, chunk, idx(b, 16)));
+}
+
+int64_t KernelEmitter::tileBytes(int64_t rows, int64_t dim) const {
+  return wgmma ? rows * dim * 2 : rows * (dim + kPad) * 2;
+}
+
 void KernelEmitter::loadTile(ImplicitLocOpBuilder &b, const TensorParam &param,
                              Value headIndex, ArrayRef<Value> start,
                              ArrayRef<Value> extent, ArrayRef<int64_t> tile,
                              int64_t rows, int64_t dim, Value smem) {
   int64_t chunks = dim / 8;
-  int64_t rowBytes = (dim + kPad) * 2;
   for (int64_t it = 0; it < rows * chunks / threads; ++it) {
     Value id = arith::AddIOp::create(b, tid, idx(b, it * threads));
     Value row = arith::DivUIOp::create(b, id, idx(b, chunks));
@@ -183,10 +205,8 @@ void KernelEmitter::loadTile(ImplicitLocOpBuilder &b, const TensorParam &param,
         arith::MulIOp::create(b, chunk, idx(b, 8)));
     // Out-of-range rows copy nothing; point them at the base all the same.
     offset = arith::SelectOp::create(b, valid, offset, idx(b, 0));
-    Value dst = smemOffset(
-        b, smem,
-        arith::AddIOp::create(b, arith::MulIOp::create(b, row, idx(b, rowBytes)),
-                              arith::MulIOp::create(b, chunk, idx(b, 16))));
+    Value dst =
+        smemOffset(b, smem, tileChunkOffset(b, row, chunk, rows, dim));
     emitCopy16(b, dst, param.addressOf(b, offset), valid);
   }
 }
@@ -285,25 +305,36 @@ static LaneOffsets laneOffsets(ImplicitLocOpBuilder &b, Value lane, Value warp,
   return o;
 }
 
-SmallVector<Value> KernelEmitter::processTile(ImplicitLocOpBuilder &b,
-                                              ArrayRef<Value> keyStart,
-                                              Value needMask,
-                                              ArrayRef<Value> words, Value stage,
-                                              ValueRange state) {
-  Type f32 = b.getF32Type();
-  int64_t kRow = (headDim + kPad) * 2, vRow = (valueDim + kPad) * 2;
-  // This tile's K and V are in shared memory (walkKeyTiles waited for them).
-  Value kTile = smemOffset(
-      b, kSmem, arith::MulIOp::create(b, stage, idx(b, kStageBytes)));
-  Value vTile = smemOffset(
-      b, vSmem, arith::MulIOp::create(b, stage, idx(b, vStageBytes)));
-  int64_t qRow = (headDim + kPad) * 2;
-
-  // S = Q·Kᵀ per m-tile (16 query rows): 8 n-tiles of 8 keys, 4 fp32 each.
-  // Each K fragment feeds every m-tile of the warp: with two m-tiles a warp
-  // reads K and V from shared memory half as often per product.
+SmallVector<SmallVector<Value>>
+KernelEmitter::scoreTile(ImplicitLocOpBuilder &b, Value kTile) {
   Value zero = f32c(b, 0.0);
   SmallVector<SmallVector<Value>> s(mTiles, SmallVector<Value>(32, zero));
+  if (wgmma) {
+    // The warpgroup's 64 rows of Q against the tile's 64 keys, 16 columns
+    // of the head dim per step; a step's descriptors move 32 B inside a
+    // 128-B swizzle row, then on to the next 64-column block.
+    Value warpgroup = arith::DivUIOp::create(b, warp, idx(b, 4));
+    Value qRows = smemOffset(
+        b, qSmem, arith::MulIOp::create(b, warpgroup, idx(b, 64 * 128)));
+    emitWgmmaBatch(b, [&] {
+      for (int64_t kk = 0; kk < headDim / 16; ++kk) {
+        auto at = [&](Value base, int64_t rows) {
+          return smemOffset(b, base,
+                            idx(b, kk / 4 * rows * 128 + kk % 4 * 32));
+        };
+        s[0] = emitWgmmaSS(
+            b, elementType,
+            emitSwizzledDescriptor(b, at(qRows, tileQ), 16, 1024),
+            emitSwizzledDescriptor(b, at(kTile, kKeyTile), 16, 1024), s[0],
+            /*accumulate=*/kk > 0);
+      }
+    });
+    return s;
+  }
+  // Per m-tile (16 query rows): 8 n-tiles of 8 keys, 4 fp32 each. Each K
+  // fragment feeds every m-tile of the warp: with two m-tiles a warp reads
+  // K and V from shared memory half as often per product.
+  int64_t qRow = (headDim + kPad) * 2, kRow = qRow;
   for (int64_t kk = 0; kk < headDim / 16; ++kk) {
     SmallVector<SmallVector<Value, 4>> a;
     for (int64_t m = 0; m < mTiles; ++m)
@@ -327,6 +358,80 @@ SmallVector<Value> KernelEmitter::processTile(ImplicitLocOpBuilder &b,
         }
     }
   }
+  return s;
+}
+
+void KernelEmitter::accumulateTile(ImplicitLocOpBuilder &b,
+                                   ArrayRef<SmallVector<Value>> s, Value vTile,
+                                   SmallVector<Value> &next) {
+  // P's A fragments come straight from the S accumulators: two adjacent
+  // 8-key accumulator tiles are the A fragment of a 16-key step.
+  auto pFragment = [&](int64_t m, int64_t kk) -> SmallVector<Value> {
+    auto p = [&](int64_t tile, int64_t e) {
+      return s[m][(2 * kk + tile) * 4 + e];
+    };
+    return {emitPack(b, elementType, p(0, 0), p(0, 1)),
+            emitPack(b, elementType, p(0, 2), p(0, 3)),
+            emitPack(b, elementType, p(1, 0), p(1, 1)),
+            emitPack(b, elementType, p(1, 2), p(1, 3))};
+  };
+  int64_t accCount = valueDim / 8 * 4;
+  if (wgmma) {
+    // V is the MN-major operand: 16 keys (two 8-row groups, 2 KiB) per
+    // step, the value dim spread over 64-column blocks 8 KiB apart.
+    SmallVector<SmallVector<Value>> a;
+    for (int64_t kk = 0; kk < kKeyTile / 16; ++kk)
+      a.push_back(pFragment(0, kk));
+    emitWgmmaBatch(b, [&] {
+      for (int64_t kk = 0; kk < kKeyTile / 16; ++kk) {
+        Value desc = emitSwizzledDescriptor(
+            b, smemOffset(b, vTile, idx(b, kk * 16 * 128)), kKeyTile * 128,
+            1024);
+        SmallVector<Value> acc =
+            emitWgmmaRS(b, elementType, a[kk], desc,
+                        ArrayRef<Value>(next).slice(accIndex(0, 0), accCount));
+        for (int64_t e = 0; e < accCount; ++e)
+          next[accIndex(0, e)] = acc[e];
+      }
+    });
+    return;
+  }
+  int64_t vRow = (valueDim + kPad) * 2;
+  for (int64_t kk = 0; kk < kKeyTile / 16; ++kk) {
+    SmallVector<SmallVector<Value>> a;
+    for (int64_t m = 0; m < mTiles; ++m)
+      a.push_back(pFragment(m, kk));
+    for (int64_t n = 0; n < valueDim / 8; n += 2) {
+      Value at = arith::AddIOp::create(b, lanes.v,
+                                       idx(b, kk * 16 * vRow + n * 16));
+      SmallVector<Value, 4> r = emitLdMatrixX4(b, smemOffset(b, vTile, at), true);
+      for (int64_t m = 0; m < mTiles; ++m)
+        for (int64_t h = 0; h < 2; ++h) {
+          int64_t base = accIndex(m, (n + h) * 4);
+          SmallVector<Value, 4> d =
+              emitMma16816(b, elementType, a[m], {r[2 * h], r[2 * h + 1]},
+                           ArrayRef<Value>(next).slice(base, 4));
+          for (int64_t e = 0; e < 4; ++e)
+            next[base + e] = d[e];
+        }
+    }
+  }
+}
+
+SmallVector<Value> KernelEmitter::processTile(ImplicitLocOpBuilder &b,
+                                              ArrayRef<Value> keyStart,
+                                              Value needMask,
+                                              ArrayRef<Value> words, Value stage,
+                                              ValueRange state) {
+  Type f32 = b.getF32Type();
+  // This tile's K and V are in shared memory (walkKeyTiles waited for them).
+  Value kTile = smemOffset(
+      b, kSmem, arith::MulIOp::create(b, stage, idx(b, kStageBytes)));
+  Value vTile = smemOffset(
+      b, vSmem, arith::MulIOp::create(b, stage, idx(b, vStageBytes)));
+
+  SmallVector<SmallVector<Value>> s = scoreTile(b, kTile);
+  Value zero = f32c(b, 0.0);
   // With a positive scale and no score rule, S stays unscaled: the row max
   // commutes with the scale, and each exponent is one FMA (s·c − max·c)
   // instead of a multiply and a subtract (FA2's softmax).
@@ -412,33 +517,7 @@ SmallVector<Value> KernelEmitter::processTile(ImplicitLocOpBuilder &b,
                                                    correction[(e % 4) / 2]);
   }
 
-  // O += P·V with P's A fragments taken straight from the S accumulators.
-  for (int64_t kk = 0; kk < kKeyTile / 16; ++kk) {
-    SmallVector<SmallVector<Value>> a;
-    for (int64_t m = 0; m < mTiles; ++m) {
-      auto p = [&](int64_t tile, int64_t e) {
-        return s[m][(2 * kk + tile) * 4 + e];
-      };
-      a.push_back({emitPack(b, elementType, p(0, 0), p(0, 1)),
-                   emitPack(b, elementType, p(0, 2), p(0, 3)),
-                   emitPack(b, elementType, p(1, 0), p(1, 1)),
-                   emitPack(b, elementType, p(1, 2), p(1, 3))});
-    }
-    for (int64_t n = 0; n < valueDim / 8; n += 2) {
-      Value at = arith::AddIOp::create(b, lanes.v,
-                                       idx(b, kk * 16 * vRow + n * 16));
-      SmallVector<Value, 4> r = emitLdMatrixX4(b, smemOffset(b, vTile, at), true);
-      for (int64_t m = 0; m < mTiles; ++m)
-        for (int64_t h = 0; h < 2; ++h) {
-          int64_t base = accIndex(m, (n + h) * 4);
-          SmallVector<Value, 4> d =
-              emitMma16816(b, elementType, a[m], {r[2 * h], r[2 * h + 1]},
-                           ArrayRef<Value>(next).slice(base, 4));
-          for (int64_t e = 0; e < 4; ++e)
-            next[base + e] = d[e];
-        }
-    }
-  }
+  accumulateTile(b, s, vTile, next);
   return next;
 }
 
@@ -517,11 +596,12 @@ LogicalResult KernelEmitter::emit() {
   // Dynamic shared memory (`extern __shared__`), as gpu.dynamic_shared_memory
   // lowers it; one per module.
   StringRef smemName = "__attn_dynamic_smem";
+  // 1024-B aligned: the swizzled wgmma tiles need it (WarpgroupMma.h).
   if (!module.lookupSymbol(smemName))
     LLVM::GlobalOp::create(top, func.getLoc(),
                            LLVM::LLVMArrayType::get(top.getI8Type(), 0),
                            /*isConstant=*/false, LLVM::Linkage::External,
-                           smemName, Attribute(), /*alignment=*/16,
+                           smemName, Attribute(), /*alignment=*/1024,
                            /*addrSpace=*/3);
   auto kernel = gpu::GPUFuncOp::create(top, func.getLoc(), func.getName(),
                                        FunctionType::get(ctx, argTypes, {}));
@@ -529,6 +609,11 @@ LogicalResult KernelEmitter::emit() {
   kernel.setKnownBlockSizeAttr(
       DenseI32ArrayAttr::get(ctx, {static_cast<int32_t>(threads), 1, 1}));
   kernel->setAttr("attn.schedule", schedule);
+  // Two CTAs per SM (at most 128 registers a thread): while one CTA's
+  // warpgroups run their softmax, the other's products keep the tensor
+  // cores busy — the kernel itself waits for each wgmma batch.
+  if (wgmma)
+    kernel->setAttr("nvvm.minctasm", top.getI32IntegerAttr(2));
   Block &entry = kernel.getBody().front();
   ImplicitLocOpBuilder b = ImplicitLocOpBuilder::atBlockEnd(func.getLoc(), &entry);
 
@@ -606,9 +691,9 @@ LogicalResult KernelEmitter::emit() {
   // words and the compacted list of visited tiles (KeyTileLoop.cpp).
   Value smem = LLVM::AddressOfOp::create(
       b, LLVM::LLVMPointerType::get(ctx, 3), smemName);
-  int64_t qBytes = tileQ * (headDim + kPad) * 2;
-  kStageBytes = kKeyTile * (headDim + kPad) * 2;
-  vStageBytes = kKeyTile * (valueDim + kPad) * 2;
+  int64_t qBytes = tileBytes(tileQ, headDim);
+  kStageBytes = tileBytes(kKeyTile, headDim);
+  vStageBytes = tileBytes(kKeyTile, valueDim);
   int64_t kvBytes = 2 * (kStageBytes + vStageBytes);
   qSmem = smem;
   kSmem = smemOffset(b, smem, idx(b, qBytes));
@@ -617,11 +702,14 @@ LogicalResult KernelEmitter::emit() {
   listSmem = smemOffset(b, smem, idx(b, qBytes + kvBytes + threads * 4));
   int64_t smemBytes = qBytes + kvBytes + 2 * threads * 4;
   kernel->setAttr("attn.dynamic_shared_memory", b.getI64IntegerAttr(smemBytes));
-  lanes = laneOffsets(b, lane, warp, rowsPerWarp, headDim, valueDim);
+  if (!wgmma)
+    lanes = laneOffsets(b, lane, warp, rowsPerWarp, headDim, valueDim);
 
   loadTile(b, q, head, queryStart, queryExtent, tq, tileQ, headDim, qSmem);
   NVVM::CpAsyncCommitGroupOp::create(b);
   NVVM::CpAsyncWaitGroupOp::create(b, 0);
+  if (wgmma)
+    emitAsyncProxyFence(b);
   gpu::BarrierOp::create(b);
 
   Type f32 = b.getF32Type();
@@ -684,7 +772,8 @@ struct ConvertAttnToNVVMPass
                       b.getUnitAttr());
     for (auto [func, op] : work) {
       ScheduleAttr schedule = normalizeSchedule(op, op.getScheduleAttr());
-      if (failed(KernelEmitter(func, op, schedule, module).emit()))
+      if (failed(KernelEmitter(func, op, schedule, module, chip == "sm_90a")
+                     .emit()))
         return signalPassFailure();
     }
   }

@@ -44,9 +44,12 @@ struct LaneOffsets {
 /// Builds the kernel of one attention function.
 class KernelEmitter {
 public:
+  /// `hopper`: the target is sm_90a, whose warpgroup MMA (wgmma) replaces
+  /// mma.sync where the head dims allow it.
   KernelEmitter(func::FuncOp func, AttentionOp op, ScheduleAttr schedule,
-                gpu::GPUModuleOp module)
-      : func(func), op(op), schedule(schedule), module(module) {}
+                gpu::GPUModuleOp module, bool hopper)
+      : func(func), op(op), schedule(schedule), module(module),
+        hopper(hopper) {}
   LogicalResult emit();
 
 private:
@@ -54,6 +57,21 @@ private:
   void loadTile(ImplicitLocOpBuilder &b, const TensorParam &param, Value head,
                 ArrayRef<Value> start, ArrayRef<Value> extent,
                 ArrayRef<int64_t> tile, int64_t rows, int64_t dim, Value smem);
+  /// Byte offset of 16-byte chunk `chunk` of row `row` in a shared-memory
+  /// tile of `rows` rows and `dim` columns (padded rows for ldmatrix, the
+  /// swizzled layout of WarpgroupMma.h for wgmma).
+  Value tileChunkOffset(ImplicitLocOpBuilder &b, Value row, Value chunk,
+                        int64_t rows, int64_t dim);
+  int64_t tileBytes(int64_t rows, int64_t dim) const;
+  /// S = Q·Kᵀ of the key tile in `kTile`: per m-tile, 32 fp32 in C-fragment
+  /// order.
+  SmallVector<SmallVector<Value>> scoreTile(ImplicitLocOpBuilder &b,
+                                            Value kTile);
+  /// O += P·V (accumulators at accIndex in `acc`) with P the exponentiated
+  /// scores `p` and V in `vTile`.
+  void accumulateTile(ImplicitLocOpBuilder &b,
+                      ArrayRef<SmallVector<Value>> p, Value vTile,
+                      SmallVector<Value> &acc);
   SmallVector<Value> positionsOf(ImplicitLocOpBuilder &b, Value row,
                                  ArrayRef<Value> start, ArrayRef<int64_t> tile);
   Value allBelow(ImplicitLocOpBuilder &b, ArrayRef<Value> pos,
@@ -95,6 +113,10 @@ private:
   AttentionOp op;
   ScheduleAttr schedule;
   gpu::GPUModuleOp module;
+  bool hopper = false;
+  /// Whether products use wgmma (sm_90a, head dims 64 or 128): then each
+  /// warpgroup owns 64 query rows, one m16 tile per warp.
+  bool wgmma = false;
 
   Type elementType;
   int64_t headDim = 0, valueDim = 0, tileQ = 0, warps = 0, threads = 0;

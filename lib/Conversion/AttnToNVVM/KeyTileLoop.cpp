@@ -21,6 +21,7 @@
 
 #include "KernelEmitter.h"
 #include "WarpMma.h"
+#include "WarpgroupMma.h"
 
 #include "attn/Dialect/Attn/Analysis/TileClassification.h"
 
@@ -195,6 +196,9 @@ SmallVector<Value> KernelEmitter::walkKeyTiles(ImplicitLocOpBuilder &b,
                     in.getLoc(), prefetch.elseBlock());
                 NVVM::CpAsyncWaitGroupOp::create(otherwise, 0);
               }
+              // wgmma reads shared memory through the async proxy.
+              if (wgmma)
+                emitAsyncProxyFence(in);
               if (!maskReadsInputs) {
                 // Tile n's copies, from every thread, are visible.
                 gpu::BarrierOp::create(in);
