@@ -25,12 +25,15 @@ func.func @kept(%q: tensor<1x2x?x64xf16>) -> tensor<1x2x?x64xf16> {
 
 // -----
 
-// Two token axes get boxes; a 2-D neighborhood gets small square boxes on
-// the CPU, which waste the fewest pairs.
+// Two token axes get boxes; a 2-D neighborhood gets small square query
+// boxes on the CPU, which waste the fewest pairs, and key tiles spanning the
+// box's window (4 + (size - 1) * dilation keys per axis; 16 when unknown).
 // CPU-LABEL: func.func @two_axes
 // CPU: schedule = #attn.schedule<tile_q = [4, 8], tile_kv = [8, 8]
 // CPU-LABEL: func.func @neighborhood_2d
-// CPU: schedule = #attn.schedule<tile_q = [4, 4], tile_kv = [4, 4]
+// CPU: schedule = #attn.schedule<tile_q = [4, 4], tile_kv = [16, 16]
+// CPU-LABEL: func.func @neighborhood_2d_dilated
+// CPU: schedule = #attn.schedule<tile_q = [4, 4], tile_kv = [10, 16]
 // CUDA-LABEL: func.func @neighborhood_2d
 // CUDA: schedule = #attn.schedule<tile_q = [16, 8], tile_kv = [8, 8]
 func.func @two_axes(%q: tensor<1x2x?x?x64xf32>) -> tensor<1x2x?x?x64xf32> {
@@ -45,6 +48,20 @@ func.func @neighborhood_2d(%q: tensor<1x2x?x?x64xf32>, %n: i64) -> tensor<1x2x?x
       %d = arith.constant 1 : i64
       %a = attn.neighborhood %x, %kx extent %n size %s dilation %d : i1
       %c = attn.neighborhood %y, %ky extent %n size %s dilation %d : i1
+      %m = arith.andi %a, %c : i1
+      attn.yield %m : i1
+    }
+  return %o : tensor<1x2x?x?x64xf32>
+}
+func.func @neighborhood_2d_dilated(%q: tensor<1x2x?x?x64xf32>, %n: i64) -> tensor<1x2x?x?x64xf32> {
+  %o = attn.attention %q, %q, %q : tensor<1x2x?x?x64xf32>, tensor<1x2x?x?x64xf32>, tensor<1x2x?x?x64xf32> -> tensor<1x2x?x?x64xf32>
+    mask {
+    ^bb0(%b: i64, %h: i64, %x: i64, %y: i64, %kx: i64, %ky: i64):
+      %s = arith.constant 7 : i64
+      %d1 = arith.constant 1 : i64
+      %d2 = arith.constant 2 : i64
+      %a = attn.neighborhood %x, %kx extent %n size %s dilation %d1 : i1
+      %c = attn.neighborhood %y, %ky extent %n size %s dilation %d2 : i1
       %m = arith.andi %a, %c : i1
       attn.yield %m : i1
     }

@@ -23,6 +23,11 @@
 
 namespace mlir::attn::cpu {
 
+/// Whether the mask region is element-wise arithmetic on coordinates and
+/// captured scalars only (arith, math, attn.neighborhood; no input reads, no
+/// control flow), so one evaluation can cover a vector of queries.
+bool isVectorizableMask(Region &mask);
+
 /// Builds the kernel of one attention function.
 class AttentionKernelEmitter {
 public:
@@ -53,6 +58,25 @@ private:
   /// The same for masks of element-wise coordinate arithmetic, a vector of
   /// queries at a time.
   Value evaluateMaskVectorized(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart);
+  /// The same for masks that factor per token axis (`axisFactors`): each
+  /// axis' factor on that axis' key positions only, then combined per key.
+  Value evaluateMaskFactored(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart);
+  /// The query positions of the tile as i64 vectors of `rowLanes`, per row
+  /// chunk and axis.
+  SmallVector<SmallVector<Value>> queryCoordinateVectors(ImplicitLocOpBuilder &b);
+  /// Finds, once per kernel, the mask's per-axis factors and the
+  /// neighborhood windows bounding each key axis (MaskStructure.cpp).
+  void analyzeMask();
+  /// Per query tile: the key positions [keyBegin, keyEnd) per axis outside
+  /// which the mask keeps nothing for any query of the tile.
+  void computeKeyRange(ImplicitLocOpBuilder &b);
+  /// The number of key tiles along `axis` and the first position of the
+  /// `coord`-th, within [keyBegin, keyEnd).
+  Value keyTileCount(ImplicitLocOpBuilder &b, unsigned axis);
+  Value keyTileStart(ImplicitLocOpBuilder &b, unsigned axis, Value coord);
+  /// The kernel value of a mask value computed from batch, head, captured
+  /// values and constants only; null when it depends on anything else.
+  Value materializeMaskScalar(ImplicitLocOpBuilder &b, Value v);
   void computeKeyRows(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart);
   /// The f32 value of K at element offset `rowOffset + column`.
   Value loadKeyElement(ImplicitLocOpBuilder &b, Value rowOffset, Value column);
@@ -94,8 +118,22 @@ private:
   SmallVector<TensorParam> inputs;
   std::optional<RegionInliner> regions;
 
+  /// The mask's conjuncts grouped by the one token axis whose positions they
+  /// read (those reading none go with axis 0); empty unless the mask is
+  /// vectorizable, has several token axes and factors so.
+  SmallVector<SmallVector<Value>> axisFactors;
+  /// Per token axis, a neighborhood conjunct of the mask on that axis'
+  /// (query, key) positions, whose window bounds the keys worth visiting.
+  SmallVector<NeighborhoodOp> axisWindows;
+
   Value batch, head, kvHead, scaleLog2e;
   SmallVector<Value> queryStart, queryExtent, keyExtent;
+  /// Key tiles on axis a start at keyBegin[a] and cover [keyBegin, keyEnd):
+  /// aligned to the query tile's window rather than to the grid, so a
+  /// neighborhood touches as few (and as full) key tiles as it can.
+  SmallVector<Value> keyBegin, keyEnd;
+  /// Per-axis keep tables of factored masks, [tk[a]][query] bytes.
+  SmallVector<Value> axisKeep;
   /// Stack buffers: Q transposed and scaled [d][query], scores and keep
   /// flags [key][query], running max / sum / correction per query, the
   /// numerator [query][dv], and the element offsets of the tile's K and V rows.

@@ -71,6 +71,7 @@ LogicalResult AttentionKernelEmitter::checkSupported() {
     if (!element.isIntOrFloat())
       return op.emitOpError("inputs must hold integers, floats or booleans");
   }
+  analyzeMask();
   return success();
 }
 
@@ -96,6 +97,8 @@ void AttentionKernelEmitter::allocateBuffers(ImplicitLocOpBuilder &b) {
   acc = allocate({tileQ, valueDim}, f32);
   keyRows = allocate({tileK}, b.getIndexType());
   valueRows = allocate({tileK}, b.getIndexType());
+  for (auto [axis, factors] : llvm::enumerate(axisFactors))
+    axisKeep.push_back(allocate({tk[axis], tileQ}, b.getI8Type()));
 }
 
 SmallVector<Value> AttentionKernelEmitter::queryPositions(
@@ -171,7 +174,7 @@ void AttentionKernelEmitter::visitKeyTiles(ImplicitLocOpBuilder &b,
   unsigned axis = keyCoords.size();
   if (axis == numAxes)
     return visitKeyTile(b, keyCoords);
-  Value count = ceilDiv(b, keyExtent[axis], tk[axis]);
+  Value count = keyTileCount(b, axis);
   forEach(b, idx(b, 0), count, 1, [&](ImplicitLocOpBuilder &b, Value coord) {
     SmallVector<Value> coords = keyCoords;
     coords.push_back(coord);
@@ -183,7 +186,7 @@ void AttentionKernelEmitter::visitKeyTiles(ImplicitLocOpBuilder &b,
     SmallVector<Interval> keyBoxes;
     for (unsigned a = 0; a < numAxes; ++a) {
       if (a < coords.size()) {
-        Value start = arith::MulIOp::create(b, coords[a], idx(b, tk[a]));
+        Value start = keyTileStart(b, a, coords[a]);
         keyBoxes.push_back(tileInterval(b, start, tk[a], keyExtent[a]));
       } else {
         keyBoxes.push_back(
@@ -205,7 +208,7 @@ void AttentionKernelEmitter::visitKeyTile(ImplicitLocOpBuilder &b,
   Value ragged = arith::ConstantIntOp::create(b, false, 1);
   SmallVector<Interval> keyBoxes;
   for (auto [axis, coord] : llvm::enumerate(keyCoords)) {
-    Value start = arith::MulIOp::create(b, coord, idx(b, tk[axis]));
+    Value start = keyTileStart(b, axis, coord);
     keyStart.push_back(start);
     Value end = arith::AddIOp::create(b, start, idx(b, tk[axis]));
     ragged = arith::OrIOp::create(
@@ -299,6 +302,7 @@ void AttentionKernelEmitter::emitTile(ImplicitLocOpBuilder &b) {
       vector::StoreOp::create(b, zeroVec, acc, ValueRange{r, idx(b, j * lanes)});
   });
   loadQueryTile(b);
+  computeKeyRange(b);
   visitKeyTiles(b, {});
   storeOutput(b);
 }

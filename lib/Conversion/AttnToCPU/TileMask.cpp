@@ -26,28 +26,15 @@ using namespace mlir::attn::cpu;
 
 namespace {
 
-/// Whether the mask region is element-wise arithmetic on coordinates and
-/// captured scalars only (arith, math, attn.neighborhood; no input reads, no
-/// control flow), so one evaluation can cover a vector of queries.
-bool isVectorizableMask(Region &mask) {
-  bool vectorizable = true;
-  mask.walk([&](Operation *o) {
-    if (isa<YieldOp, NeighborhoodOp>(o))
-      return;
-    if (o->getNumRegions() ||
-        !isa<arith::ArithDialect, math::MathDialect>(o->getDialect()))
-      vectorizable = false;
-  });
-  return vectorizable;
-}
-
 /// Evaluates a vectorizable mask region on vectors of coordinates (one
 /// vector per coordinate block argument, `lanes` wide), returning the
-/// vector of keep flags. Values captured from above come through `outer`
-/// and are broadcast.
-Value evaluateMaskVector(ImplicitLocOpBuilder &b, Region &mask,
-                         ValueRange coordinates, const IRMapping &outer,
-                         int64_t lanes) {
+/// vectors of the region's values `wanted`. Values captured from above come
+/// through `outer` and are broadcast. Ops none of `wanted` needs are dead and
+/// folded away later.
+SmallVector<Value> evaluateMaskVectors(ImplicitLocOpBuilder &b, Region &mask,
+                                       ValueRange coordinates,
+                                       const IRMapping &outer, int64_t lanes,
+                                       ArrayRef<Value> wanted) {
   IRMapping map;
   Block &block = mask.front();
   for (auto [arg, value] : llvm::zip(block.getArguments(), coordinates))
@@ -91,17 +78,38 @@ Value evaluateMaskVector(ImplicitLocOpBuilder &b, Region &mask,
     for (auto [from, to] : llvm::zip(o.getResults(), vectorized->getResults()))
       map.map(from, to);
   }
-  return lookup(cast<YieldOp>(block.getTerminator()).getValues()[0]);
+  SmallVector<Value> results;
+  for (Value v : wanted)
+    results.push_back(lookup(v));
+  return results;
+}
+
+/// The vector of keep flags the mask region yields.
+Value evaluateMaskVector(ImplicitLocOpBuilder &b, Region &mask,
+                         ValueRange coordinates, const IRMapping &outer,
+                         int64_t lanes) {
+  Value yielded = cast<YieldOp>(mask.front().getTerminator()).getValues()[0];
+  return evaluateMaskVectors(b, mask, coordinates, outer, lanes, yielded)[0];
 }
 
 } // namespace
 
-Value AttentionKernelEmitter::evaluateMaskVectorized(
-    ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart) {
-  Type i64 = b.getI64Type();
+bool mlir::attn::cpu::isVectorizableMask(Region &mask) {
+  bool vectorizable = true;
+  mask.walk([&](Operation *o) {
+    if (isa<YieldOp, NeighborhoodOp>(o))
+      return;
+    if (o->getNumRegions() ||
+        !isa<arith::ArithDialect, math::MathDialect>(o->getDialect()))
+      vectorizable = false;
+  });
+  return vectorizable;
+}
+
+SmallVector<SmallVector<Value>>
+AttentionKernelEmitter::queryCoordinateVectors(ImplicitLocOpBuilder &b) {
   auto indexVec = VectorType::get({rowLanes}, b.getIndexType());
-  auto i64Vec = VectorType::get({rowLanes}, i64);
-  auto byteVec = VectorType::get({rowLanes}, b.getI8Type());
+  auto i64Vec = VectorType::get({rowLanes}, b.getI64Type());
   auto splatIndex = [&](ImplicitLocOpBuilder &b, int64_t v) -> Value {
     return arith::ConstantOp::create(
         b, DenseElementsAttr::get(indexVec, b.getIndexAttr(v)));
@@ -132,6 +140,15 @@ Value AttentionKernelEmitter::evaluateMaskVectorized(
     }
     queryCoords.push_back(perAxis);
   }
+  return queryCoords;
+}
+
+Value AttentionKernelEmitter::evaluateMaskVectorized(
+    ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart) {
+  Type i64 = b.getI64Type();
+  auto i64Vec = VectorType::get({rowLanes}, i64);
+  auto byteVec = VectorType::get({rowLanes}, b.getI8Type());
+  SmallVector<SmallVector<Value>> queryCoords = queryCoordinateVectors(b);
   Value batchVec = vector::BroadcastOp::create(b, i64Vec, toI64(b, batch));
   Value headVec = vector::BroadcastOp::create(b, i64Vec, toI64(b, head));
   Value none = arith::ConstantIntOp::create(b, false, 1);
@@ -166,8 +183,79 @@ Value AttentionKernelEmitter::evaluateMaskVectorized(
       })[0];
 }
 
+Value AttentionKernelEmitter::evaluateMaskFactored(ImplicitLocOpBuilder &b,
+                                                  ArrayRef<Value> keyStart) {
+  auto i64Vec = VectorType::get({rowLanes}, b.getI64Type());
+  auto byteVec = VectorType::get({rowLanes}, b.getI8Type());
+  auto boolVec = VectorType::get({rowLanes}, b.getI1Type());
+  int64_t chunks = tileQ / rowLanes;
+  SmallVector<SmallVector<Value>> queryCoords = queryCoordinateVectors(b);
+  Value batchVec = vector::BroadcastOp::create(b, i64Vec, toI64(b, batch));
+  Value headVec = vector::BroadcastOp::create(b, i64Vec, toI64(b, head));
+  // The mask is a conjunction of one factor per token axis: evaluate each
+  // factor once per key position of its axis (against all queries of the
+  // tile) into axisKeep[axis], so a tile of ∏ tk keys costs Σ tk vector
+  // evaluations instead of ∏ tk. Keys past the end fail their axis' factor.
+  for (unsigned axis = 0; axis < numAxes; ++axis) {
+    forEach(b, idx(b, 0), idx(b, tk[axis]), 1,
+            [&](ImplicitLocOpBuilder &b, Value t) {
+      Value position = arith::AddIOp::create(b, keyStart[axis], t);
+      Value valid = vector::BroadcastOp::create(
+          b, boolVec,
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, position,
+                                keyExtent[axis]));
+      SmallVector<Value> keyCoords;
+      for (unsigned other = 0; other < numAxes; ++other)
+        keyCoords.push_back(vector::BroadcastOp::create(
+            b, i64Vec, toI64(b, other == axis ? position : keyStart[other])));
+      for (int64_t j = 0; j < chunks; ++j) {
+        SmallVector<Value> coords{batchVec, headVec};
+        llvm::append_range(coords, queryCoords[j]);
+        llvm::append_range(coords, keyCoords);
+        Value kept = valid;
+        for (Value factor :
+             evaluateMaskVectors(b, op.getMask(), coords, regions->outer(),
+                                 rowLanes, axisFactors[axis]))
+          kept = arith::AndIOp::create(b, kept, factor);
+        vector::StoreOp::create(b, arith::ExtUIOp::create(b, byteVec, kept),
+                                axisKeep[axis],
+                                ValueRange{t, idx(b, j * rowLanes)});
+      }
+    });
+  }
+  // Each key's flags: the AND of its row of every axis' table.
+  Value zeroBytes = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(byteVec, b.getI8IntegerAttr(0)));
+  Value none = arith::ConstantIntOp::create(b, false, 1);
+  return forEachCarry(
+      b, idx(b, 0), idx(b, tileK), 1, ValueRange{none},
+      [&](ImplicitLocOpBuilder &b, Value c, ValueRange carried) {
+        SmallVector<Value> offsets = boxOffsets(b, c, tk);
+        Value any = carried[0];
+        for (int64_t j = 0; j < chunks; ++j) {
+          Value column = idx(b, j * rowLanes);
+          Value bytes;
+          for (unsigned axis = 0; axis < numAxes; ++axis) {
+            Value row = vector::LoadOp::create(
+                b, byteVec, axisKeep[axis], ValueRange{offsets[axis], column});
+            bytes = bytes ? arith::AndIOp::create(b, bytes, row).getResult()
+                          : row;
+          }
+          vector::StoreOp::create(b, bytes, keep, ValueRange{c, column});
+          Value kept = arith::CmpIOp::create(b, arith::CmpIPredicate::ne,
+                                             bytes, zeroBytes);
+          any = arith::OrIOp::create(
+              b, any,
+              vector::ReductionOp::create(b, vector::CombiningKind::OR, kept));
+        }
+        return SmallVector<Value>{any};
+      })[0];
+}
+
 Value AttentionKernelEmitter::evaluateMask(ImplicitLocOpBuilder &b,
                                           ArrayRef<Value> keyStart) {
+  if (!axisFactors.empty())
+    return evaluateMaskFactored(b, keyStart);
   if (!op.hasMask() || isVectorizableMask(op.getMask()))
     return evaluateMaskVectorized(b, keyStart);
   Value zero = idx(b, 0);

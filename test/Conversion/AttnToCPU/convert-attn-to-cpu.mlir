@@ -78,3 +78,35 @@ func.func @documents(%q: tensor<?x?x?x16xf32>, %k: tensor<?x?x?x16xf32>, %v: ten
     }
   return %o : tensor<?x?x?x16xf32>
 }
+
+// -----
+
+// A 2-D neighborhood factors per token axis: a partial tile evaluates each
+// axis' rule once per key position of that axis into its own table (16 keys
+// x 16 queries of bytes), and the key tiles start at the query box's window
+// (the clamped window start, computed before the key walk) rather than at a
+// multiple of the tile.
+// CHECK-LABEL: func.func @neighborhood_2d(
+// CHECK-COUNT-2: memref.alloca() {alignment = 64 : i64} : memref<16x16xi8>
+// CHECK: arith.maxsi
+// CHECK: arith.minsi
+// CHECK: scf.for
+// CHECK: vector.store {{.*}} : memref<16x16xi8>, vector<16xi8>
+// CHECK: vector.store {{.*}} : memref<16x16xi8>, vector<16xi8>
+// CHECK: arith.andi {{.*}} : vector<16xi8>
+func.func @neighborhood_2d(%q: tensor<1x2x?x?x64xf32>, %k: tensor<1x2x?x?x64xf32>, %v: tensor<1x2x?x?x64xf32>) -> tensor<1x2x?x?x64xf32> {
+  %c2 = arith.constant 2 : index
+  %dim = tensor.dim %q, %c2 : tensor<1x2x?x?x64xf32>
+  %n = arith.index_cast %dim : index to i64
+  %o = attn.attention %q, %k, %v : tensor<1x2x?x?x64xf32>, tensor<1x2x?x?x64xf32>, tensor<1x2x?x?x64xf32> -> tensor<1x2x?x?x64xf32>
+    mask {
+    ^bb0(%b: i64, %h: i64, %x: i64, %y: i64, %kx: i64, %ky: i64):
+      %s = arith.constant 13 : i64
+      %d = arith.constant 1 : i64
+      %a = attn.neighborhood %x, %kx extent %n size %s dilation %d : i1
+      %c = attn.neighborhood %y, %ky extent %n size %s dilation %d : i1
+      %m = arith.andi %a, %c : i1
+      attn.yield %m : i1
+    }
+  return %o : tensor<1x2x?x?x64xf32>
+}
