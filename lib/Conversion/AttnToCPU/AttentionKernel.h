@@ -14,6 +14,7 @@
 
 #include "CPULowering.h"
 
+#include "attn/Conversion/TileRanges.h"
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -117,6 +118,12 @@ private:
   std::optional<TensorParam> lse;
   SmallVector<TensorParam> inputs;
   std::optional<RegionInliner> regions;
+  /// Bounds of the mask's input reads for the tile classification (masks
+  /// that read tensors only; TileRanges.h).
+  std::optional<InputRanges> inputRanges;
+  InputRangeFn inputRangeFn() {
+    return inputRanges ? InputRangeFn(*inputRanges) : InputRangeFn();
+  }
 
   /// The mask's conjuncts grouped by the one token axis whose positions they
   /// read (those reading none go with axis 0); empty unless the mask is

@@ -11,6 +11,10 @@
 //   full    -> no mask code (unless the tile overhangs the sequence end);
 //   partial -> the mask region is evaluated per element; tiles where no
 //              element survives are skipped too (masks that read tensors).
+// Reads of input tensors in the mask are bounded for the analysis by scans of
+// the inputs (TileRanges.h): reads that depend on the query tile only once
+// per query tile, before the key tiles; the others per key tile, up to
+// kScanVolume elements.
 // Products are register-blocked vector FMAs over small stack buffers.
 //
 // This file holds the pass, the kernel's entry (arguments, query tile, output)
@@ -196,7 +200,7 @@ void AttentionKernelEmitter::visitKeyTiles(ImplicitLocOpBuilder &b,
     }
     MaybeBool slab = emitMaskClassification(
         b, b.getLoc(), op.getMask(), queryAndKeyBoxes(b, keyBoxes),
-        regions->outer());
+        regions->outer(), inputRangeFn());
     ifThen(b, slab.mayBeTrue,
            [&](ImplicitLocOpBuilder &b) { visitKeyTiles(b, coords); });
   });
@@ -222,7 +226,7 @@ void AttentionKernelEmitter::visitKeyTile(ImplicitLocOpBuilder &b,
   Value mayDrop = arith::ConstantIntOp::create(b, false, 1);
   if (op.hasMask()) {
     MaybeBool cls = emitMaskClassification(b, b.getLoc(), op.getMask(), boxes,
-                                           regions->outer());
+                                           regions->outer(), inputRangeFn());
     mayKeep = cls.mayBeTrue;
     mayDrop = cls.mayBeFalse;
   }
@@ -302,6 +306,19 @@ void AttentionKernelEmitter::emitTile(ImplicitLocOpBuilder &b) {
       vector::StoreOp::create(b, zeroVec, acc, ValueRange{r, idx(b, j * lanes)});
   });
   loadQueryTile(b);
+  if (op.hasMask() && maskReadsInputs(op.getMask())) {
+    // Per key tile, a scan of up to 1024 elements per read costs at most half
+    // of evaluating the mask on the tile's 32 x 64 pairs.
+    constexpr int64_t kScanVolume = 1024;
+    inputRanges.emplace(inputs, 2 + 2 * numAxes, kScanVolume);
+    SmallVector<Interval> wholeKeyAxes;
+    for (Value extent : keyExtent)
+      wholeKeyAxes.push_back(
+          {toI64(b, idx(b, 0)),
+           toI64(b, arith::SubIOp::create(b, extent, idx(b, 1)))});
+    inputRanges->precomputeQuerySide(
+        b, op.getMask(), queryAndKeyBoxes(b, wholeKeyAxes), numAxes);
+  }
   computeKeyRange(b);
   visitKeyTiles(b, {});
   storeOutput(b);

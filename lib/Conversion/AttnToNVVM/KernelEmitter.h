@@ -11,6 +11,7 @@
 
 #include "attn/Conversion/KernelABI.h"
 #include "attn/Conversion/LoweringUtils.h"
+#include "attn/Conversion/TileRanges.h"
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -83,6 +84,16 @@ private:
   void issueKeyTile(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart,
                     Value stage);
   SmallVector<Value> walkKeyTiles(ImplicitLocOpBuilder &b, ValueRange init);
+  /// TileRanges.cpp: bounds of the mask's input reads for classifyKeyTile,
+  /// computed by whole warps once per CTA (reads of the query tile) and per
+  /// chunk of key tiles (reads along a key axis), into `inputRanges`.
+  void precomputeQueryRanges(ImplicitLocOpBuilder &b);
+  void precomputeKeyRanges(ImplicitLocOpBuilder &b, Value first,
+                           Value numKeyTiles);
+  /// The mask analysis' coordinate intervals: batch, head, the query tile
+  /// and the key tile starting at `keyStart`.
+  SmallVector<Interval> rangeCoordinates(ImplicitLocOpBuilder &b,
+                                         ArrayRef<Value> keyStart);
   /// S, softmax and O += P·V of one key tile whose K/V sit in `stage`;
   /// where `needMask`, `words` (one per m-tile, maskWord; empty: computed
   /// here, after S) say what is kept.
@@ -134,6 +145,8 @@ private:
   SmallVector<TensorParam> inputs;
   /// Clones the mask and score regions; owns the values above the op.
   std::optional<RegionInliner> regions;
+  /// Masks that read tensors: the ranges classifyKeyTile's analysis uses.
+  std::optional<InputRanges> inputRanges;
   Value batch, head, kvHead, scaleLog2e, tid, warp, lane, g, t;
   /// Q tile; two stages of K and V tiles (`stage` selects one); the
   /// per-chunk classification words and list of visited key tiles.

@@ -4,7 +4,8 @@
 //   1. each thread classifies one key tile of the chunk with the compiled
 //      interval analysis of the mask (TileClassification.h) into a word in
 //      shared memory: 0 empty, 1 full, 2 partial or ragged (needs the
-//      per-element mask);
+//      per-element mask); reads of input tensors in the mask are bounded by
+//      ranges the warps computed before (TileRanges.cpp);
 //   2. each thread counts the non-empty tiles before its own (a scan of the
 //      chunk's words; every lane reads the same word, a broadcast) and
 //      writes its tile at that position of a list. The list keeps key order,
@@ -65,8 +66,9 @@ Value KernelEmitter::classifyKeyTile(ImplicitLocOpBuilder &b, Value keyTile) {
   Value mayKeep = arith::ConstantIntOp::create(b, true, 1);
   Value mayDrop = arith::ConstantIntOp::create(b, false, 1);
   if (op.hasMask()) {
-    MaybeBool cls = emitMaskClassification(b, b.getLoc(), op.getMask(), boxes,
-                                           regions->outer());
+    MaybeBool cls = emitMaskClassification(
+        b, b.getLoc(), op.getMask(), boxes, regions->outer(),
+        inputRanges ? InputRangeFn(*inputRanges) : InputRangeFn());
     mayKeep = cls.mayBeTrue;
     mayDrop = cls.mayBeFalse;
   }
@@ -105,6 +107,11 @@ SmallVector<Value> KernelEmitter::walkKeyTiles(ImplicitLocOpBuilder &b,
     numKeyTiles = arith::MulIOp::create(
         b, numKeyTiles, arith::CeilDivUIOp::create(b, extent, idx(b, tile)));
   Value numChunks = arith::CeilDivUIOp::create(b, numKeyTiles, idx(b, threads));
+  // Masks that read tensors: bounds of the reads for the classification
+  // (TileRanges.cpp), of the query tile's here, of each chunk's key tiles
+  // below, by whole warps.
+  if (maskReadsInputs)
+    precomputeQueryRanges(b);
 
   return forEachCarry(
       b, idx(b, 0), numChunks, 1, init,
@@ -112,6 +119,8 @@ SmallVector<Value> KernelEmitter::walkKeyTiles(ImplicitLocOpBuilder &b,
         Value first = arith::MulIOp::create(cb, chunk, idx(cb, threads));
         Value count = arith::MinUIOp::create(
             cb, idx(cb, threads), arith::SubIOp::create(cb, numKeyTiles, first));
+        if (inputRanges)
+          precomputeKeyRanges(cb, first, numKeyTiles);
         // 1. One key tile per thread.
         Value mine =
             arith::CmpIOp::create(cb, arith::CmpIPredicate::ult, tid, count);
