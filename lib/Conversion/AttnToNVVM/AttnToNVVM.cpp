@@ -381,7 +381,10 @@ void KernelEmitter::accumulateTile(ImplicitLocOpBuilder &b,
   int64_t accCount = valueDim / 8 * 4;
   if (wgmma) {
     // V is the MN-major operand: 16 keys (two 8-row groups, 2 KiB) per
-    // step, the value dim spread over 64-column blocks 8 KiB apart.
+    // step, the value dim spread over 64-column blocks 8 KiB apart. The
+    // products stay in flight across the loop's barrier and the next tile's
+    // copies; the next S batch's wait (or the one before the output) ends
+    // them before O is rescaled or read.
     SmallVector<SmallVector<Value>> a;
     for (int64_t kk = 0; kk < kKeyTile / 16; ++kk)
       a.push_back(pFragment(0, kk));
@@ -396,7 +399,7 @@ void KernelEmitter::accumulateTile(ImplicitLocOpBuilder &b,
         for (int64_t e = 0; e < accCount; ++e)
           next[accIndex(0, e)] = acc[e];
       }
-    });
+    }, /*wait=*/false);
     return;
   }
   int64_t vRow = (valueDim + kPad) * 2;
@@ -720,7 +723,10 @@ LogicalResult KernelEmitter::emit() {
   init.append(2 * mTiles, f32c(b, 0.0));
   init.append(mTiles * (valueDim / 8 * 4), f32c(b, 0.0));
   (void)f32;
-  storeOutput(b, walkKeyTiles(b, init));
+  SmallVector<Value> final = walkKeyTiles(b, init);
+  if (wgmma)
+    emitWgmmaWait(b);
+  storeOutput(b, final);
   gpu::ReturnOp::create(b);
 
   if (regions->placeholdersInUse())

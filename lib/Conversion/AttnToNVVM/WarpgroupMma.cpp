@@ -124,10 +124,16 @@ SmallVector<Value> mlir::attn::gpu_kernel::emitWgmmaRS(ImplicitLocOpBuilder &b,
 }
 
 void mlir::attn::gpu_kernel::emitWgmmaBatch(ImplicitLocOpBuilder &b,
-                                            function_ref<void()> body) {
+                                            function_ref<void()> body,
+                                            bool wait) {
   NVVM::WgmmaFenceAlignedOp::create(b);
   body();
   NVVM::WgmmaGroupSyncAlignedOp::create(b);
+  if (wait)
+    emitWgmmaWait(b);
+}
+
+void mlir::attn::gpu_kernel::emitWgmmaWait(ImplicitLocOpBuilder &b) {
   NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
 }
 

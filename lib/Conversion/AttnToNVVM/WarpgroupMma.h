@@ -51,9 +51,13 @@ SmallVector<Value> emitWgmmaRS(ImplicitLocOpBuilder &b, Type elementType,
                                ArrayRef<Value> a, Value descB,
                                ArrayRef<Value> acc);
 
-/// wgmma.fence, then `body` (which issues products), then commit and wait
-/// for all of them: the registers are read and written only outside.
-void emitWgmmaBatch(ImplicitLocOpBuilder &b, function_ref<void()> body);
+/// wgmma.fence, then `body` (which issues products), then commit and, when
+/// `wait`, wait for every batch in flight. A batch left in flight must be
+/// waited for (here or by emitWgmmaWait) before its registers are read;
+/// ptxas serialises the products if code reads them earlier.
+void emitWgmmaBatch(ImplicitLocOpBuilder &b, function_ref<void()> body,
+                    bool wait = true);
+void emitWgmmaWait(ImplicitLocOpBuilder &b);
 
 /// `fence.proxy.async.shared::cta`: makes this thread's completed cp.async
 /// writes visible to the async proxy that wgmma reads shared memory through.
