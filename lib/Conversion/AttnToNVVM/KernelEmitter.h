@@ -85,8 +85,9 @@ private:
                     Value stage);
   SmallVector<Value> walkKeyTiles(ImplicitLocOpBuilder &b, ValueRange init);
   /// TileRanges.cpp: bounds of the mask's input reads for classifyKeyTile,
-  /// computed by whole warps once per CTA (reads of the query tile) and per
-  /// chunk of key tiles (reads along a key axis), into `inputRanges`.
+  /// computed by whole warps at the start of each chunk of key tiles (reads
+  /// of the query tile; reads along a key axis, per tile), into
+  /// `inputRanges`.
   void precomputeQueryRanges(ImplicitLocOpBuilder &b);
   void precomputeKeyRanges(ImplicitLocOpBuilder &b, Value first,
                            Value numKeyTiles);

@@ -107,11 +107,6 @@ SmallVector<Value> KernelEmitter::walkKeyTiles(ImplicitLocOpBuilder &b,
     numKeyTiles = arith::MulIOp::create(
         b, numKeyTiles, arith::CeilDivUIOp::create(b, extent, idx(b, tile)));
   Value numChunks = arith::CeilDivUIOp::create(b, numKeyTiles, idx(b, threads));
-  // Masks that read tensors: bounds of the reads for the classification
-  // (TileRanges.cpp), of the query tile's here, of each chunk's key tiles
-  // below, by whole warps.
-  if (maskReadsInputs)
-    precomputeQueryRanges(b);
 
   return forEachCarry(
       b, idx(b, 0), numChunks, 1, init,
@@ -119,8 +114,14 @@ SmallVector<Value> KernelEmitter::walkKeyTiles(ImplicitLocOpBuilder &b,
         Value first = arith::MulIOp::create(cb, chunk, idx(cb, threads));
         Value count = arith::MinUIOp::create(
             cb, idx(cb, threads), arith::SubIOp::create(cb, numKeyTiles, first));
-        if (inputRanges)
+        // Masks that read tensors: bounds of the reads for the
+        // classification, computed by whole warps (TileRanges.cpp). The
+        // query tile's are recomputed per chunk (a few loads per warp) so
+        // that nothing stays live across the walk.
+        if (maskReadsInputs) {
+          precomputeQueryRanges(cb);
           precomputeKeyRanges(cb, first, numKeyTiles);
+        }
         // 1. One key tile per thread.
         Value mine =
             arith::CmpIOp::create(cb, arith::CmpIPredicate::ult, tid, count);

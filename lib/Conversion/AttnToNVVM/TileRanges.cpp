@@ -6,10 +6,12 @@
 // issue 64-128 scattered loads per read (lanes 64 elements apart) in its
 // classification. Instead the ranges are computed before, by whole warps,
 // with coalesced loads and one redux.sync per tile and bound:
-//  * reads that depend on the query tile only (`doc[b, i]`): once per CTA,
-//    before the key-tile walk; every warp computes them itself (lanes read
-//    consecutive elements, then redux.sync min / max), so no shared memory
-//    and no barrier are needed;
+//  * reads that depend on the query tile only (`doc[b, i]`): at the start of
+//    each chunk (one chunk up to 64 · threads keys; recomputing them costs a
+//    few loads per warp, keeping them would hold registers across the whole
+//    walk); every warp computes them itself (lanes read consecutive
+//    elements, then redux.sync min / max), so no shared memory and no
+//    barrier are needed;
 //  * reads along one key axis (`doc[b, j]`, `vertical[b, h, j]`): per chunk
 //    of key tiles, warp w computes the ranges of the chunk's tiles
 //    32w..32w+31 (the tiles its own lanes classify) in 32 steps of
