@@ -10,6 +10,7 @@
 #include "attnc/Compiler.h"
 #include "CudaCompile.h"
 #include "DiskCache.h"
+#include "HostSymbols.h"
 
 #include "attnc/BundleLauncher.h"
 
@@ -409,6 +410,7 @@ Expected<Kernel> Compiler::compileSpec(StringRef source, StringRef bufferName,
                                               std::move(*targetMachine));
   if (!engine)
     return engine.takeError();
+  detail::registerHostSymbols(**engine);
   auto symbol = (*engine)->lookup(block->name);
   if (!symbol)
     return symbol.takeError();
