@@ -75,9 +75,6 @@ private:
   /// `coord`-th, within [keyBegin, keyEnd).
   Value keyTileCount(ImplicitLocOpBuilder &b, unsigned axis);
   Value keyTileStart(ImplicitLocOpBuilder &b, unsigned axis, Value coord);
-  /// The kernel value of a mask value computed from batch, head, captured
-  /// values and constants only; null when it depends on anything else.
-  Value materializeMaskScalar(ImplicitLocOpBuilder &b, Value v);
   void computeKeyRows(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart);
   /// The f32 value of K at element offset `rowOffset + column`.
   Value loadKeyElement(ImplicitLocOpBuilder &b, Value rowOffset, Value column);

@@ -1,0 +1,57 @@
+//===- NeighborhoodWindows.h - key ranges of neighborhood masks -*- C++ -*-===//
+//
+// A mask that is a conjunction with `attn.neighborhood(q_a, k_a, n, size,
+// dilation)` on token axis a keeps, for a box of queries along a, only keys
+// in a range computable before the key walk. Both back ends start their key
+// tiles at that range instead of the global tile grid, so a window not
+// aligned to the grid costs fewer key tiles (NATTEN's KV range per query
+// tile, GPU-KERNELS.md §4).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_CONVERSION_NEIGHBORHOODWINDOWS_H
+#define ATTN_CONVERSION_NEIGHBORHOODWINDOWS_H
+
+#include "attn/Dialect/Attn/IR/AttnOps.h"
+
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+namespace mlir::attn {
+
+/// Splits `v` at the `arith.andi` ops of `block` into its conjuncts.
+void collectConjuncts(Value v, Block &block, SmallVectorImpl<Value> &out);
+
+/// The numbers of the arguments of `block` that `v` is computed from.
+SmallVector<unsigned> argumentsOf(Value v, Block &block);
+
+/// Per token axis, the neighborhood conjunct of `op`'s mask that pairs that
+/// axis' query and key positions and whose extent, size and dilation depend
+/// only on batch, head and values from outside the mask (so they are known
+/// before the key walk); null where there is none.
+SmallVector<NeighborhoodOp> findAxisWindows(AttentionOp op);
+
+/// The key positions [lo, hi] (i64, inclusive, possibly outside [0, n)) that
+/// NATTEN's rule along an axis of extent `n` (window `size`, `dilation`,
+/// `causal`) may pair with query positions in [qlo, qhi], qlo >= 0. Exact
+/// for dilation 1; a sound superset otherwise.
+std::pair<Value, Value> neighborhoodKeyBounds(ImplicitLocOpBuilder &b,
+                                              Value qlo, Value qhi, Value n,
+                                              Value size, Value dilation,
+                                              bool causal);
+
+/// Per token axis, the key positions [begin, end) (index values) outside
+/// which the mask keeps nothing for any query of the tile starting at
+/// `queryStart` (`tq` positions per axis): the window's range where
+/// `windows` has one whose parameters are computable from batch, head,
+/// values from outside the mask (`outer`) and constants, else [0, extent).
+SmallVector<std::pair<Value, Value>>
+windowKeyRanges(ImplicitLocOpBuilder &b, AttentionOp op,
+                ArrayRef<NeighborhoodOp> windows, ArrayRef<Value> queryStart,
+                ArrayRef<int64_t> tq, ArrayRef<Value> queryExtent,
+                ArrayRef<Value> keyExtent, Value batch, Value head,
+                const IRMapping &outer);
+
+} // namespace mlir::attn
+
+#endif // ATTN_CONVERSION_NEIGHBORHOODWINDOWS_H

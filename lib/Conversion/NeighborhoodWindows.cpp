@@ -1,0 +1,206 @@
+//===- NeighborhoodWindows.cpp - key ranges of neighborhood masks ---------===//
+
+#include "attn/Conversion/NeighborhoodWindows.h"
+#include "attn/Conversion/LoweringUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
+#include "llvm/ADT/SmallPtrSet.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+
+/// Splits `v` at the `arith.andi` ops of `block` into its conjuncts.
+void mlir::attn::collectConjuncts(Value v, Block &block,
+                                  SmallVectorImpl<Value> &out) {
+  if (auto andOp = v.getDefiningOp<arith::AndIOp>();
+      andOp && andOp->getBlock() == &block) {
+    collectConjuncts(andOp.getLhs(), block, out);
+    collectConjuncts(andOp.getRhs(), block, out);
+    return;
+  }
+  out.push_back(v);
+}
+
+/// Adds the numbers of the arguments of `block` that `v` is computed from.
+static void collectArguments(Value v, Block &block,
+                             SmallVectorImpl<unsigned> &args,
+                             llvm::SmallPtrSetImpl<Operation *> &seen) {
+  if (auto arg = dyn_cast<BlockArgument>(v)) {
+    if (arg.getOwner() == &block)
+      args.push_back(arg.getArgNumber());
+    return;
+  }
+  Operation *def = v.getDefiningOp();
+  if (!def || def->getBlock() != &block || !seen.insert(def).second)
+    return;
+  for (Value operand : def->getOperands())
+    collectArguments(operand, block, args, seen);
+}
+
+SmallVector<unsigned> mlir::attn::argumentsOf(Value v, Block &block) {
+  SmallVector<unsigned> args;
+  llvm::SmallPtrSet<Operation *, 16> seen;
+  collectArguments(v, block, args, seen);
+  return args;
+}
+
+SmallVector<NeighborhoodOp> mlir::attn::findAxisWindows(AttentionOp op) {
+  unsigned numAxes = op.getNumTokenAxes();
+  SmallVector<NeighborhoodOp> windows(numAxes, nullptr);
+  if (!op.hasMask())
+    return windows;
+  Block &block = op.getMask().front();
+  unsigned firstQuery = 2, firstKey = 2 + numAxes;
+  SmallVector<Value> conjuncts;
+  collectConjuncts(cast<YieldOp>(block.getTerminator()).getValues()[0], block,
+                   conjuncts);
+  for (Value conjunct : conjuncts) {
+    auto window = conjunct.getDefiningOp<NeighborhoodOp>();
+    if (!window)
+      continue;
+    auto query = dyn_cast<BlockArgument>(window.getQuery());
+    auto key = dyn_cast<BlockArgument>(window.getKey());
+    if (!query || !key || query.getOwner() != &block ||
+        key.getOwner() != &block || query.getArgNumber() < firstQuery ||
+        query.getArgNumber() >= firstKey ||
+        key.getArgNumber() != query.getArgNumber() + numAxes)
+      continue;
+    // The window's parameters must be known before the key walk.
+    bool fromOutside = llvm::all_of(
+        ValueRange{window.getExtent(), window.getSize(), window.getDilation()},
+        [&](Value v) {
+          return llvm::all_of(argumentsOf(v, block),
+                              [&](unsigned arg) { return arg < firstQuery; });
+        });
+    unsigned windowAxis = query.getArgNumber() - firstQuery;
+    if (fromOutside && !windows[windowAxis])
+      windows[windowAxis] = window;
+  }
+  return windows;
+}
+
+/// The key positions [lo, hi] (i64) that NATTEN's rule along an axis of
+/// extent n (window `size`, `dilation`) may pair with query positions in
+/// [qlo, qhi], qlo >= 0. With d = max(dilation, 1), a query i of residue
+/// r = i mod d and group g = i div d keeps the keys g' d + r for g' from
+/// start = clamp(g - size div 2, 0, n_r - size) to start + size - 1, where
+/// n_r = ceil((n - r) / d) lies in [n div d, ceil(n / d)]; start grows with g
+/// and with n_r, so the box's smallest and largest g with the smallest and
+/// largest n_r bound it (exact for d = 1). Causal: g' in [max(g - size + 1,
+/// 0), g]. Parameters that make the rule keep nothing give some range.
+std::pair<Value, Value>
+mlir::attn::neighborhoodKeyBounds(ImplicitLocOpBuilder &b, Value qlo, Value qhi,
+                                  Value n, Value size, Value dilation,
+                                  bool causal) {
+  auto c = [&](int64_t v) -> Value {
+    return arith::ConstantIntOp::create(b, b.getI64Type(), v);
+  };
+  auto add = [&](Value x, Value y) -> Value {
+    return arith::AddIOp::create(b, x, y);
+  };
+  auto sub = [&](Value x, Value y) -> Value {
+    return arith::SubIOp::create(b, x, y);
+  };
+  auto mul = [&](Value x, Value y) -> Value {
+    return arith::MulIOp::create(b, x, y);
+  };
+  auto div = [&](Value x, Value y) -> Value {
+    return arith::DivSIOp::create(b, x, y);
+  };
+  auto max = [&](Value x, Value y) -> Value {
+    return arith::MaxSIOp::create(b, x, y);
+  };
+  auto min = [&](Value x, Value y) -> Value {
+    return arith::MinSIOp::create(b, x, y);
+  };
+  Value one = c(1), zero = c(0);
+  Value d = max(dilation, one);
+  Value gLo = div(qlo, d), gHi = div(qhi, d);
+  Value last = sub(d, one);
+  if (causal)
+    return {mul(max(add(sub(gLo, size), one), zero), d),
+            add(mul(gHi, d), last)};
+  Value half = div(size, c(2));
+  Value shortest = div(max(n, zero), d);
+  Value longest = div(add(max(n, zero), last), d);
+  Value startLo = max(min(sub(gLo, half), sub(shortest, size)), zero);
+  Value startHi = max(min(sub(gHi, half), sub(longest, size)), zero);
+  return {mul(startLo, d), add(mul(add(startHi, sub(size, one)), d), last)};
+}
+
+/// The kernel value of mask value `v` computed from batch, head, values from
+/// outside the mask (`outer`) and constants only; null when it depends on
+/// anything else.
+static Value materializeMaskScalar(ImplicitLocOpBuilder &b, AttentionOp op,
+                                   Value v, Value batch, Value head,
+                                   const IRMapping &outer) {
+  Block &block = op.getMask().front();
+  if (auto arg = dyn_cast<BlockArgument>(v)) {
+    if (arg.getOwner() != &block || arg.getArgNumber() > 1)
+      return {};
+    return toI64(b, arg.getArgNumber() == 0 ? batch : head);
+  }
+  Operation *def = v.getDefiningOp();
+  if (!def || def->getBlock() != &block) {
+    if (Value value = outer.lookupOrNull(v))
+      return value;
+    if (auto constant = v.getDefiningOp<arith::ConstantOp>())
+      return b.clone(*constant)->getResult(0);
+    return {};
+  }
+  if (!isa<arith::ArithDialect>(def->getDialect()) || def->getNumRegions() ||
+      def->getNumResults() != 1)
+    return {};
+  IRMapping operands;
+  for (Value operand : def->getOperands()) {
+    Value value = materializeMaskScalar(b, op, operand, batch, head, outer);
+    if (!value)
+      return {};
+    operands.map(operand, value);
+  }
+  return b.clone(*def, operands)->getResult(0);
+}
+
+SmallVector<std::pair<Value, Value>> mlir::attn::windowKeyRanges(
+    ImplicitLocOpBuilder &b, AttentionOp op, ArrayRef<NeighborhoodOp> windows,
+    ArrayRef<Value> queryStart, ArrayRef<int64_t> tq,
+    ArrayRef<Value> queryExtent, ArrayRef<Value> keyExtent, Value batch,
+    Value head, const IRMapping &outer) {
+  SmallVector<std::pair<Value, Value>> ranges;
+  for (auto [axis, constWindow] : llvm::enumerate(windows)) {
+    NeighborhoodOp window = constWindow;
+    Value begin = idx(b, 0), end = keyExtent[axis];
+    if (window) {
+      auto scalar = [&](Value v) {
+        return materializeMaskScalar(b, op, v, batch, head, outer);
+      };
+      Value n = scalar(window.getExtent());
+      Value size = scalar(window.getSize());
+      Value dilation = scalar(window.getDilation());
+      if (n && size && dilation) {
+        Value last = arith::SubIOp::create(b, queryExtent[axis], idx(b, 1));
+        Value qhi = arith::MinUIOp::create(
+            b, arith::AddIOp::create(b, queryStart[axis], idx(b, tq[axis] - 1)),
+            last);
+        auto [lo, hi] =
+            neighborhoodKeyBounds(b, toI64(b, queryStart[axis]), toI64(b, qhi),
+                                  n, size, dilation, window.getCausal());
+        Value zero = arith::ConstantIntOp::create(b, b.getI64Type(), 0);
+        Value one = arith::ConstantIntOp::create(b, b.getI64Type(), 1);
+        Value extent = toI64(b, keyExtent[axis]);
+        Value lo64 = arith::MinSIOp::create(
+            b, arith::MaxSIOp::create(b, lo, zero), extent);
+        Value hi64 = arith::MaxSIOp::create(
+            b,
+            arith::MinSIOp::create(b, arith::AddIOp::create(b, hi, one),
+                                   extent),
+            lo64);
+        begin = arith::IndexCastOp::create(b, b.getIndexType(), lo64);
+        end = arith::IndexCastOp::create(b, b.getIndexType(), hi64);
+      }
+    }
+    ranges.push_back({begin, end});
+  }
+  return ranges;
+}
