@@ -34,8 +34,12 @@ func.func @kept(%q: tensor<1x2x?x64xf16>) -> tensor<1x2x?x64xf16> {
 // CPU: schedule = #attn.schedule<tile_q = [4, 4], tile_kv = [16, 16]
 // CPU-LABEL: func.func @neighborhood_2d_dilated
 // CPU: schedule = #attn.schedule<tile_q = [4, 4], tile_kv = [10, 16]
-// CUDA-LABEL: func.func @neighborhood_2d
+// On CUDA a neighborhood's 64-key tiles are 16 x 4, which cover the window
+// of a 16 x 8 query box (also aligned to it) with fewer tiles than 8 x 8.
+// CUDA-LABEL: func.func @two_axes
 // CUDA: schedule = #attn.schedule<tile_q = [16, 8], tile_kv = [8, 8]
+// CUDA-LABEL: func.func @neighborhood_2d
+// CUDA: schedule = #attn.schedule<tile_q = [16, 8], tile_kv = [16, 4]
 func.func @two_axes(%q: tensor<1x2x?x?x64xf32>) -> tensor<1x2x?x?x64xf32> {
   %o = attn.attention %q, %q, %q : tensor<1x2x?x?x64xf32>, tensor<1x2x?x?x64xf32>, tensor<1x2x?x?x64xf32> -> tensor<1x2x?x?x64xf32>
   return %o : tensor<1x2x?x?x64xf32>

@@ -37,6 +37,7 @@
 #include "WarpgroupMma.h"
 #include "attn/Conversion/KernelABI.h"
 #include "attn/Conversion/LoweringUtils.h"
+#include "attn/Conversion/NeighborhoodWindows.h"
 #include "attn/Dialect/Attn/Analysis/TileClassification.h"
 #include "attn/Dialect/Attn/IR/AttnDialect.h"
 #include "attn/Dialect/Attn/IR/AttnOps.h"
@@ -691,6 +692,12 @@ LogicalResult KernelEmitter::emit() {
   for (auto [axis, coord] :
        llvm::enumerate(gridCoordinates(b, queryTile, queryCounts)))
     queryStart.push_back(arith::MulIOp::create(b, coord, idx(b, tq[axis])));
+  for (auto [begin, end] :
+       windowKeyRanges(b, op, findAxisWindows(op), queryStart, tq, queryExtent,
+                       keyExtent, batch, head, regions->outer())) {
+    keyBegin.push_back(begin);
+    keyEnd.push_back(end);
+  }
 
   // Shared memory: the Q tile, two stages of K and two of V (rows padded by
   // 16 bytes), then one i32 per key tile of a chunk twice: classification

@@ -80,6 +80,9 @@ private:
   /// KeyTileLoop.cpp: the key-tile walk (classification, compaction of the
   /// visited tiles, double-buffered K/V copies).
   SmallVector<Value> keyTileStart(ImplicitLocOpBuilder &b, Value keyTile);
+  /// Key tiles along `axis`: they tile [keyBegin, keyEnd), the keys a
+  /// neighborhood window lets the query tile see (all keys otherwise).
+  Value keyTileCount(ImplicitLocOpBuilder &b, unsigned axis);
   Value classifyKeyTile(ImplicitLocOpBuilder &b, Value keyTile);
   void issueKeyTile(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart,
                     Value stage);
@@ -155,6 +158,9 @@ private:
   int64_t kStageBytes = 0, vStageBytes = 0;
   LaneOffsets lanes;
   SmallVector<Value> queryStart, queryExtent, keyExtent;
+  /// Per token axis, the key positions [keyBegin, keyEnd) the key tiles
+  /// cover (NeighborhoodWindows.h).
+  SmallVector<Value> keyBegin, keyEnd;
 };
 
 

@@ -38,13 +38,20 @@ using namespace mlir::attn::gpu_kernel;
 SmallVector<Value> KernelEmitter::keyTileStart(ImplicitLocOpBuilder &b,
                                                Value keyTile) {
   SmallVector<Value> keyCounts;
-  for (auto [extent, tile] : llvm::zip(keyExtent, tk))
-    keyCounts.push_back(arith::CeilDivUIOp::create(b, extent, idx(b, tile)));
+  for (unsigned axis = 0; axis < tk.size(); ++axis)
+    keyCounts.push_back(keyTileCount(b, axis));
   SmallVector<Value> start;
   for (auto [axis, coord] :
        llvm::enumerate(gridCoordinates(b, keyTile, keyCounts)))
-    start.push_back(arith::MulIOp::create(b, coord, idx(b, tk[axis])));
+    start.push_back(arith::AddIOp::create(
+        b, keyBegin[axis], arith::MulIOp::create(b, coord, idx(b, tk[axis]))));
   return start;
+}
+
+Value KernelEmitter::keyTileCount(ImplicitLocOpBuilder &b, unsigned axis) {
+  return arith::CeilDivUIOp::create(
+      b, arith::SubIOp::create(b, keyEnd[axis], keyBegin[axis]),
+      idx(b, tk[axis]));
 }
 
 Value KernelEmitter::classifyKeyTile(ImplicitLocOpBuilder &b, Value keyTile) {
@@ -103,9 +110,9 @@ SmallVector<Value> KernelEmitter::walkKeyTiles(ImplicitLocOpBuilder &b,
     return LLVM::LoadOp::create(at, i32, wordAt(at, base, index), 4);
   };
   Value numKeyTiles = idx(b, 1);
-  for (auto [extent, tile] : llvm::zip(keyExtent, tk))
-    numKeyTiles = arith::MulIOp::create(
-        b, numKeyTiles, arith::CeilDivUIOp::create(b, extent, idx(b, tile)));
+  for (unsigned axis = 0; axis < tk.size(); ++axis)
+    numKeyTiles =
+        arith::MulIOp::create(b, numKeyTiles, keyTileCount(b, axis));
   Value numChunks = arith::CeilDivUIOp::create(b, numKeyTiles, idx(b, threads));
 
   return forEachCarry(
