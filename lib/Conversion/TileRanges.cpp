@@ -219,7 +219,8 @@ void InputRanges::precomputeQuerySide(ImplicitLocOpBuilder &b, Region &mask,
 std::optional<Interval> InputRanges::operator()(OpBuilder &builder,
                                                 Location loc,
                                                 tensor::ExtractOp read,
-                                                ArrayRef<Interval> box) {
+                                                ArrayRef<Interval> box,
+                                                Value reachable) {
   auto tensor = dyn_cast<BlockArgument>(read.getTensor());
   if (!tensor || tensor.getArgNumber() < numCoordinates)
     return std::nullopt;
@@ -248,10 +249,17 @@ std::optional<Interval> InputRanges::operator()(OpBuilder &builder,
     return Interval{picked.lo, picked.hi,
                     arith::OrIOp::create(b, picked.top, notWithin)};
   }
-  // Otherwise scan the box itself, only where nothing recorded covers it.
+  // Otherwise scan the box itself, only where nothing recorded covers it
+  // and the read can matter.
   Type i64 = b.getI64Type();
-  auto choice = scf::IfOp::create(b, TypeRange{i64, i64, b.getI1Type()},
-                                  anyWithin, /*withElse=*/true);
+  Value skip = anyWithin;
+  if (reachable)
+    skip = arith::OrIOp::create(
+        b, skip,
+        arith::XOrIOp::create(b, reachable,
+                              arith::ConstantIntOp::create(b, true, 1)));
+  auto choice = scf::IfOp::create(b, TypeRange{i64, i64, b.getI1Type()}, skip,
+                                  /*withElse=*/true);
   ImplicitLocOpBuilder then =
       ImplicitLocOpBuilder::atBlockEnd(loc, choice.thenBlock());
   scf::YieldOp::create(then, ValueRange{picked.lo, picked.hi, picked.top});

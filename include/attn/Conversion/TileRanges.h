@@ -101,10 +101,10 @@ public:
 
   /// The InputRangeFn: the recorded range of the read's input whose box
   /// covers `box` (checked at run time), else a scan of at most `scanVolume`
-  /// elements, else top.
+  /// elements (skipped where the read is not `reachable`), else top.
   std::optional<Interval> operator()(OpBuilder &builder, Location loc,
                                      tensor::ExtractOp read,
-                                     ArrayRef<Interval> box);
+                                     ArrayRef<Interval> box, Value reachable);
 
 private:
   struct Entry {

@@ -14,12 +14,16 @@
 // The key-tile loop.
 // CHECK: %[[NK:.*]] = arith.ceildivui %{{.*}}, %c64 : index
 // CHECK: scf.for %{{.*}} = %c0 to %[[NK]] step %c1 {
+// Past the diagonal (key lo > query hi: PAST) j <= i is never true, so the
+// reads of the scf.if's then-branch cannot matter: nothing is scanned there.
 // doc[b, i]: the recorded range, taken where its box covers the asked one
 // (here always).
-// CHECK: %[[DI:.*]]:3 = scf.if %{{.*}} -> (i64, i64, i1) {
+// CHECK: %[[SKIPI:.*]] = arith.ori %{{.*}}, %[[PAST:.*]] : i1
+// CHECK: %[[DI:.*]]:3 = scf.if %[[SKIPI]] -> (i64, i64, i1) {
 // CHECK-NEXT: scf.yield %{{.*}}, %{{.*}}, %{{.*}} : i64, i64, i1
-// doc[b, j]: scanned per key tile.
-// CHECK: %[[DJ:.*]]:3 = scf.if %{{.*}} -> (i64, i64, i1) {
+// doc[b, j]: scanned per key tile, up to the diagonal.
+// CHECK: %[[SKIPJ:.*]] = arith.ori %{{.*}}, %[[PAST]] : i1
+// CHECK: %[[DJ:.*]]:3 = scf.if %[[SKIPJ]] -> (i64, i64, i1) {
 // CHECK: llvm.load %{{.*}} : !llvm.ptr -> i32
 // May be equal (else empty): the ranges overlap.
 // CHECK: arith.cmpi sle, %[[DI]]#0, %[[DJ]]#1 : i64

@@ -284,7 +284,7 @@ private:
       top = joinTop(top, x->top);
       box.push_back({x->lo, x->hi});
     }
-    std::optional<Interval> range = inputRanges(b, loc, read, box);
+    std::optional<Interval> range = inputRanges(b, loc, read, box, reachable);
     if (!range)
       return;
     top = joinTop(top, range->top);
@@ -439,10 +439,18 @@ private:
         .Case([&](tensor::ExtractOp o) { inputRead(o); })
         .Case([&](scf::IfOp o) {
           MaybeBool cond = getBool(o.getCondition());
+          // A branch the condition cannot take contributes nothing to the
+          // results (selectBool / selectInt drop it), so its input reads
+          // need no bounds there.
+          Value outer = reachable;
+          reachable = outer ? and_(outer, cond.mayBeTrue) : cond.mayBeTrue;
           auto thenResults = interpretBlock(o.getThenRegion().front());
+          reachable = outer;
           if (o.getElseRegion().empty())
             return;
+          reachable = outer ? and_(outer, cond.mayBeFalse) : cond.mayBeFalse;
           auto elseResults = interpretBlock(o.getElseRegion().front());
+          reachable = outer;
           for (auto [index, result] : llvm::enumerate(o.getResults())) {
             auto [thenInt, thenBool] = thenResults[index];
             auto [elseInt, elseBool] = elseResults[index];
@@ -497,6 +505,9 @@ private:
   Location loc;
   const IRMapping &mapping;
   InputRangeFn inputRanges;
+  /// Whether the ops being interpreted can matter (see InputRangeFn); null
+  /// outside any scf.if.
+  Value reachable;
   llvm::DenseMap<Value, Interval> ints;
   llvm::DenseMap<Value, MaybeBool> bools;
 };

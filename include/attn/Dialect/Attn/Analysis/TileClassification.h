@@ -61,8 +61,14 @@ bool maskReadsInputs(Region &mask);
 /// the result's `top` (e.g. when the box is too large to scan at run time) or
 /// return std::nullopt (this read is not handled: top). Soundness: every
 /// element of the box must lie within the bounds whenever `top` is false.
+/// `reachable` (an i1, or null for "always") is false at run time where the
+/// read cannot matter: it sits in a branch of an scf.if whose condition
+/// cannot take that branch for the box (the `doc` reads of
+/// `j <= i && doc[b, i] == doc[b, j]` above the diagonal). The hook may then
+/// skip its work and return any bounds, with `top` false.
 using InputRangeFn = llvm::function_ref<std::optional<Interval>(
-    OpBuilder &, Location, tensor::ExtractOp read, ArrayRef<Interval> box)>;
+    OpBuilder &, Location, tensor::ExtractOp read, ArrayRef<Interval> box,
+    Value reachable)>;
 
 /// Emits, at the builder's insertion point, the interval interpretation of the
 /// single-block `mask` region of an `attn.attention` op. `coordinates` gives
