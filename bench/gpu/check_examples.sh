@@ -64,5 +64,8 @@ run $ex/decode.attn --shape B=2,H=32,G=8,S=5000 --seed 1
 run $ex/based.attn --name=based_window --shape B=1,H=2,L=300
 run $ex/based.attn --name=based_window --shape B=1,H=2,L=1000 --seed 1
 run $root/test/Integration/CPU/Inputs/strided_score.attn --dtype=bf16 --shape B=2,H=4,G=2,L=101,S=123
+# The bench's NA-2D specs at ragged image sizes, with and without dilation.
+run $root/bench/gpu/specs/na2d13.attn --shape B=1,H=2,X=45,Y=38
+run $root/bench/gpu/specs/na2d13d4.attn --shape B=1,H=2,X=61,Y=53
 echo "check_examples: $pass PASS, $fail FAIL"
 [ "$fail" -eq 0 ]

@@ -219,6 +219,9 @@ def run_bench(rounds=3):
              ("window1024", 4, 16, 8192, 128, "window"), ("sinks_window1024", 4, 16, 8192, 128, "sinks"),
              ("documents128", 4, 16, 8192, 128, "documents"),
              ("na2d13", 2, 16, 128, 64, "na2d1"), ("na2d13d4", 2, 16, 128, 64, "na2d4")]
+    only = os.environ.get("CASES")
+    if only:
+        cases = [c for c in cases if c[0] in only.split(",")]
     for name, B, H, L, D, kind in cases:
         try:
             bundle = Bundle(os.path.join(BUNDLES, name + ".json"))

@@ -692,11 +692,26 @@ LogicalResult KernelEmitter::emit() {
   for (auto [axis, coord] :
        llvm::enumerate(gridCoordinates(b, queryTile, queryCounts)))
     queryStart.push_back(arith::MulIOp::create(b, coord, idx(b, tq[axis])));
-  for (auto [begin, end] :
-       windowKeyRanges(b, op, findAxisWindows(op), queryStart, tq, queryExtent,
-                       keyExtent, batch, head, regions->outer())) {
+  SmallVector<NeighborhoodOp> windows = findAxisWindows(op);
+  for (auto [axis, range] : llvm::enumerate(
+           windowKeyRanges(b, op, windows, queryStart, tq, queryExtent,
+                           keyExtent, batch, head, regions->outer()))) {
+    Value begin = range.first;
+    // Dilated windows start on the global tile grid: the mask's `k mod d`
+    // and `k div d` then fold per element (the start is a known multiple of
+    // the tile), where an exact start costs i64 divisions in every mask
+    // word. On the H200 NA-2D 13x13 with dilation 4 ran 7.9 effective
+    // TFLOP/s grid-aligned and 5.0 window-aligned; without dilation 25.6
+    // window-aligned and 24.3 grid-aligned.
+    APInt dilation;
+    if (windows[axis] &&
+        !(matchPattern(windows[axis].getDilation(), m_ConstantInt(&dilation)) &&
+          dilation.getSExtValue() <= 1))
+      begin = arith::MulIOp::create(
+          b, arith::DivUIOp::create(b, begin, idx(b, tk[axis])),
+          idx(b, tk[axis]));
     keyBegin.push_back(begin);
-    keyEnd.push_back(end);
+    keyEnd.push_back(range.second);
   }
 
   // Shared memory: the Q tile, two stages of K and two of V (rows padded by

@@ -81,12 +81,6 @@ ScheduleAttr mlir::attn::defaultSchedule(AttentionOp op, ScheduleTarget target) 
       tileQ = {4, 4};
       tileKv = {windowSpan(op, 0, 4, 16), windowSpan(op, 1, 4, 16)};
     }
-    // CUDA key tiles hold 64 keys and also start at the query tile's window
-    // (NeighborhoodWindows.h): 13 x 13 from 16 x 8 queries spans 28 x 20
-    // keys, which 16 x 4 tiles cover with 10 tiles (640 keys), 8 x 8 tiles
-    // with 12 (768).
-    if (target == ScheduleTarget::cuda && hasNeighborhoodMask(op))
-      tileKv = {16, 4};
     break;
   default:
     tileQ.assign(axes, 1);
