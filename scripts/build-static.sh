@@ -27,16 +27,7 @@ done
 
 # Configured every time (a few seconds once done), so that ATTN_CMAKE_ARGS
 # always applies.
-cmake -G Ninja -S "$root" -B "$build" \
-  -DCMAKE_BUILD_TYPE=Release \
-  -DATTN_LINK_MLIR_DYLIB=OFF \
-  -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
-  -DLLVM_USE_LINKER=lld \
-  "-DCMAKE_EXE_LINKER_FLAGS=-fuse-ld=lld -B$llvm/bin" \
-  "-DCMAKE_SHARED_LINKER_FLAGS=-fuse-ld=lld -B$llvm/bin" \
-  -DMLIR_DIR=$llvm/lib/cmake/mlir \
-  -DLLVM_EXTERNAL_LIT=$llvm/bin/lit \
-  ${ATTN_CMAKE_ARGS:-} >/dev/null
+"$root/scripts/configure.sh" "$build" -DATTN_LINK_MLIR_DYLIB=OFF
 
 targets=(attnc AttnRuntimeCAPI)
 [ "${ATTN_STATIC_OPT:-0}" = 1 ] && targets+=(attn-opt)

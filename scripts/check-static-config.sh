@@ -14,15 +14,9 @@ if [ -z "$dir" ]; then
   dir=$(mktemp -d)
   trap 'rm -rf "$dir"' EXIT
 fi
-llvm=/usr/lib/llvm-22
 
-cmake -G Ninja -S "$root" -B "$dir" \
-  -DCMAKE_BUILD_TYPE=Release -DATTN_LINK_MLIR_DYLIB=OFF \
-  -DCMAKE_C_COMPILER="${CC:-clang-22}" -DCMAKE_CXX_COMPILER="${CXX:-clang++-22}" \
-  -DLLVM_USE_LINKER=lld \
-  "-DCMAKE_EXE_LINKER_FLAGS=-fuse-ld=lld -B$llvm/bin" \
-  "-DCMAKE_SHARED_LINKER_FLAGS=-fuse-ld=lld -B$llvm/bin" \
-  -DMLIR_DIR=$llvm/lib/cmake/mlir -DLLVM_EXTERNAL_LIT=$llvm/bin/lit >/dev/null
+ATTN_CMAKE_ARGS= "$root/scripts/configure.sh" "$dir" -DATTN_LINK_MLIR_DYLIB=OFF \
+  -DCMAKE_C_COMPILER="${CC:-clang-22}" -DCMAKE_CXX_COMPILER="${CXX:-clang++-22}"
 
 fail=0
 check() {  # check TARGET: the link line of TARGET in the generated build

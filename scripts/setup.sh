@@ -21,16 +21,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-llvm=/usr/lib/llvm-22
 if [ ! -f "$build/build.ninja" ]; then
-  cmake -G Ninja -S "$root" -B "$build" \
-    -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
-    -DLLVM_USE_LINKER=lld \
-    "-DCMAKE_EXE_LINKER_FLAGS=-fuse-ld=lld -B$llvm/bin" \
-    "-DCMAKE_SHARED_LINKER_FLAGS=-fuse-ld=lld -B$llvm/bin" \
-    -DMLIR_DIR=$llvm/lib/cmake/mlir \
-    -DLLVM_EXTERNAL_LIT=$llvm/bin/lit \
-    ${ATTN_CMAKE_ARGS:-} >/dev/null
+  "$root/scripts/configure.sh" "$build"
 fi
 cmake --build "$build"
