@@ -42,8 +42,8 @@ timeCudaLaunches(const Kernel &kernel, llvm::ArrayRef<TensorView> deviceViews);
 /// `attnc compile SPEC --target=cuda[:CHIP] -o DIR`: compiles through
 /// attnc::Compiler and writes the bundle with attnc::writeBundle, so that
 /// bundles and in-process kernels share one code path and one manifest
-/// format. `requireCubin` (--emit=cubin) fails without ptxas. Returns the
-/// exit code.
+/// format. `requireCubin` (--emit=cubin) fails without ptxas. An empty
+/// `outputDir` prints the PTX instead (--emit=ptx). Returns the exit code.
 int compileCudaBundle(llvm::StringRef specPath, const CompileOptions &options,
                       llvm::StringRef outputDir, bool requireCubin);
 

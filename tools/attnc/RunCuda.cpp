@@ -12,6 +12,7 @@
 
 #include "attnc/Bundle.h"
 #include "attnc/CudaDriver.h"
+#include "attnc/CudaLaunch.h"
 
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/WithColor.h"
@@ -127,6 +128,11 @@ int tool::compileCudaBundle(llvm::StringRef specPath,
       (*buffer)->getBuffer(), specPath == "-" ? "<stdin>" : specPath, options);
   if (!kernel)
     return fail(llvm::toString(kernel.takeError()));
+  if (outputDir.empty()) {
+    // --emit=ptx without -o: the module's PTX on stdout.
+    llvm::outs() << kernel->cudaKernel()->image().ptx;
+    return 0;
+  }
   BundleOptions bundleOptions;
   bundleOptions.requireCubin = requireCubin;
   if (Error error = writeBundle(*kernel, outputDir, bundleOptions))

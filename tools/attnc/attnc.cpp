@@ -9,7 +9,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "CompileCuda.h"
 #include "Run.h"
 
 #include "attnc/Bundle.h"
@@ -183,10 +182,14 @@ static int compile() {
                                                             : emitKind.getValue();
   if (target == "cpu" && (emit.empty() || emit == "llvm" || emit == "obj"))
     return compileCpuCode(emit);
-  // CUDA bundles go through attnc::Compiler (RunCuda.cpp); PTX or cubin
-  // on stdout through CompileCuda.cpp.
-  if (StringRef(target).starts_with("cuda") && !outputDir.empty() &&
-      (emit == "ptx" || emit == "cubin" || emit.empty())) {
+  // CUDA bundles and PTX on stdout go through attnc::Compiler (RunCuda.cpp),
+  // the path of in-process kernels.
+  if (StringRef(target).starts_with("cuda") && emit != "mlir") {
+    if (emit != "ptx" && emit != "cubin" && !emit.empty())
+      return fail("--emit=" + emit + " is not supported on cuda; expected "
+                  "ptx, cubin or mlir");
+    if (emit == "cubin" && outputDir.empty())
+      return fail("--emit=cubin needs -o DIR");
     attnc::CompileOptions options;
     options.target = target;
     options.name = blockName;
@@ -194,9 +197,6 @@ static int compile() {
     return attnc::tool::compileCudaBundle(specPath, options, outputDir,
                                           emit == "cubin");
   }
-  if (StringRef(target).starts_with("cuda") && emit != "mlir")
-    return attnc::tool::compileCuda(
-        {specPath, blockName, target, dtype, emit, outputDir});
   if (emit.empty())
     return fail("writing a kernel bundle (-o DIR) for " + target +
                 " is not implemented yet; use --emit=mlir");
