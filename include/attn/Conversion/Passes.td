@@ -44,21 +44,27 @@ def ConvertAttnToCPUPass : Pass<"convert-attn-to-cpu", "::mlir::ModuleOp"> {
 }
 
 def ConvertAttnToNVVMPass : Pass<"convert-attn-to-nvvm", "::mlir::ModuleOp"> {
-  let summary = "Lower attn.attention functions to mma.sync CUDA kernels";
+  let summary = "Lower attn.attention functions to tensor-core CUDA kernels";
   let description = [{
     Replaces each function holding one `attn.attention` by a `gpu.func`
-    kernel of the same name in a `gpu.module`: FlashAttention-2's forward
-    pass with 16 query rows per warp, 64-key tiles copied to shared memory
-    with cp.async, S = Q·Kᵀ and O = P·V on m16n8k16 tensor cores (ldmatrix,
-    nvvm.mma.sync; P stays in registers), online softmax in registers with
-    quad shuffles and exp2. The interval analysis of the mask skips empty
-    key tiles and runs full ones without mask code. The kernel's parameters
-    are cuLaunchKernel's kernelParams: data pointers, then each tensor's
-    sizes and strides (i64); grid = (query tiles, heads, batch). Each kernel
-    records `attn.schedule` and `attn.dynamic_shared_memory` (bytes). The
-    result holds gpu, nvvm, llvm, scf, arith and math ops for the upstream
-    GPU-to-NVVM passes. Linear attention and cascades are refused ("not
-    supported on cuda yet").
+    kernel of the same name in a `gpu.module`: a FlashAttention-style forward
+    pass over 128-query tiles and 64-key tiles copied to shared memory with
+    cp.async (two K/V stages), online softmax in registers with quad shuffles
+    and exp2, P kept in registers as the A operand of P·V. For `chip=sm_90a`
+    and head dims 64 or 128 over one token axis the products are Hopper
+    warpgroup MMAs (two warpgroups of 64 rows, 128-byte swizzled shared
+    memory, S = Q·Kᵀ by `nvvm.wgmma.mma_async`, O += P·V by a register-A
+    wgmma in inline PTX, two CTAs per SM); otherwise ldmatrix + `mma.sync`
+    m16n8k16 with 32 query rows per warp. The interval analysis of the mask
+    skips empty key tiles (classified one per thread, compacted into a list)
+    and runs full ones without mask code; reads of input tensors are bounded
+    per tile from ranges the warps compute; neighborhood windows set the key
+    range. The kernel's parameters are cuLaunchKernel's kernelParams: data
+    pointers, then each tensor's sizes and strides (i64); grid = (query
+    tiles, heads, batch). Each kernel records `attn.schedule` and
+    `attn.dynamic_shared_memory` (bytes). The result holds gpu, nvvm, llvm,
+    scf, arith and math ops for the upstream GPU-to-NVVM passes. Linear
+    attention and cascades are refused ("not supported on cuda yet").
   }];
   let options = [
     Option<"moduleName", "module-name", "std::string", "\"attn_kernels\"",
