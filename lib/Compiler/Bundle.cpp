@@ -44,10 +44,6 @@ using llvm::Error;
 using llvm::Expected;
 using llvm::StringRef;
 
-static Error bundleError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
-
 namespace {
 /// What code generation fixed: the target and the schedule of the kernel.
 struct CodeGenResult {
@@ -72,15 +68,17 @@ static Expected<CodeGenResult> generate(const Kernel &kernel,
                                         const BundleOptions &options,
                                         bool wantIR, bool wantObject) {
   if (kernel.loweredIR().empty())
-    return bundleError("kernel '" + kernel.signature().name +
-                       "' was loaded from a bundle and has no IR to emit");
+    return llvm::createStringError(
+        "kernel '" + kernel.signature().name +
+        "' was loaded from a bundle and has no IR to emit");
   // gridExpressions reads the token sizes of q; a malformed signature is
   // refused rather than read out of bounds.
   const KernelSignature &sig = kernel.signature();
   if (!sig.params.empty() && sig.params.front().role == "q" &&
       sig.params.front().dims.size() < 3 + sig.tileQ.size())
-    return bundleError("internal error: kernel '" + sig.name +
-                       "' has more query tile axes than q has token axes");
+    return llvm::createStringError(
+        "internal error: kernel '" + sig.name +
+        "' has more query tile axes than q has token axes");
   static std::once_flag initialized;
   std::call_once(initialized, [] {
     llvm::InitializeNativeTarget();
@@ -99,8 +97,9 @@ static Expected<CodeGenResult> generate(const Kernel &kernel,
   auto module =
       mlir::parseSourceString<mlir::ModuleOp>(kernel.loweredIR(), &context);
   if (!module)
-    return bundleError("internal error: the lowered module of '" +
-                       kernel.signature().name + "' does not parse");
+    return llvm::createStringError("internal error: the lowered module of '" +
+                                   kernel.signature().name +
+                                   "' does not parse");
 
   CodeGenResult result;
   module->walk([&](mlir::LLVM::LLVMFuncOp func) {
@@ -125,8 +124,8 @@ static Expected<CodeGenResult> generate(const Kernel &kernel,
   const llvm::Target *target =
       llvm::TargetRegistry::lookupTarget(triple, targetError);
   if (!target)
-    return bundleError("no LLVM target for " + result.triple + ": " +
-                       targetError);
+    return llvm::createStringError("no LLVM target for " + result.triple +
+                                   ": " + targetError);
   if (options.cpu == "host") {
     result.cpu = llvm::sys::getHostCPUName().str();
     std::string features;
@@ -145,16 +144,17 @@ static Expected<CodeGenResult> generate(const Kernel &kernel,
       triple, result.cpu, result.features, llvm::TargetOptions(),
       llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
   if (!machine)
-    return bundleError("cannot create a target machine for cpu '" +
-                       result.cpu + "'");
+    return llvm::createStringError("cannot create a target machine for cpu '" +
+                                   result.cpu + "'");
 
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
       mlir::translateModuleToLLVMIR(*module, llvmContext,
                                     kernel.signature().name);
   if (!llvmModule)
-    return bundleError("internal error: translating '" +
-                       kernel.signature().name + "' to LLVM IR failed");
+    return llvm::createStringError("internal error: translating '" +
+                                   kernel.signature().name +
+                                   "' to LLVM IR failed");
   llvmModule->setTargetTriple(triple);
   llvmModule->setDataLayout(machine->createDataLayout());
   // The entry carries the target CPU so that the optimiser's cost model and
@@ -179,7 +179,7 @@ static Expected<CodeGenResult> generate(const Kernel &kernel,
     llvm::legacy::PassManager passes;
     if (machine->addPassesToEmitFile(passes, os, nullptr,
                                      llvm::CodeGenFileType::ObjectFile))
-      return bundleError("the target cannot emit object files");
+      return llvm::createStringError("the target cannot emit object files");
     passes.run(*llvmModule);
     result.object.assign(buffer.begin(), buffer.end());
   }
@@ -309,12 +309,13 @@ static Error writeFile(StringRef path, StringRef contents) {
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec);
   if (ec)
-    return bundleError("cannot write '" + path + "': " + ec.message());
+    return llvm::createStringError("cannot write '" + path +
+                                   "': " + ec.message());
   os << contents;
   os.close();
   if (os.has_error())
-    return bundleError("cannot write '" + path + "': " +
-                       os.error().message());
+    return llvm::createStringError("cannot write '" + path +
+                                   "': " + os.error().message());
   return Error::success();
 }
 
@@ -326,7 +327,8 @@ Error attnc::writeBundle(const Kernel &kernel, StringRef dir,
   if (!code)
     return code.takeError();
   if (std::error_code ec = llvm::sys::fs::create_directories(dir))
-    return bundleError("cannot create '" + dir + "': " + ec.message());
+    return llvm::createStringError("cannot create '" + dir +
+                                   "': " + ec.message());
   const std::string &name = kernel.signature().name;
   std::string objectName = name + ".o", libraryName;
   llvm::SmallString<256> objectPath(dir);
@@ -346,9 +348,9 @@ Error attnc::writeBundle(const Kernel &kernel, StringRef dir,
     int rc = llvm::sys::ExecuteAndWait(linker, args, std::nullopt, {}, 0, 0,
                                        &message);
     if (rc != 0)
-      return bundleError("linking '" + libraryPath + "' with " + linker +
-                         " failed (exit " + llvm::Twine(rc) + ")" +
-                         (message.empty() ? "" : ": " + message));
+      return llvm::createStringError(
+          "linking '" + libraryPath + "' with " + linker + " failed (exit " +
+          llvm::Twine(rc) + ")" + (message.empty() ? "" : ": " + message));
     libraryName = name + ".so";
   }
 

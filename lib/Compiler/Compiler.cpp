@@ -80,10 +80,6 @@ Kernel Kernel::fromPackedFunction(KernelSignature signature,
   return kernel;
 }
 
-static Error launchError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
-
 Expected<llvm::StringMap<int64_t>>
 Kernel::bindSizes(llvm::ArrayRef<TensorView> tensors) const {
   // One implementation of the launch checks, shared with the JSON-only
@@ -105,7 +101,7 @@ std::array<int64_t, 3> Kernel::grid(llvm::ArrayRef<TensorView> tensors) const {
 
 Error Kernel::launch(llvm::ArrayRef<TensorView> tensors, void *stream) const {
   if (!state)
-    return launchError("launch of an empty kernel");
+    return llvm::createStringError("launch of an empty kernel");
   if (state->cuda)
     return state->cuda->launch(tensors, stream);
   if (auto sizes = bindSizes(tensors); !sizes)
@@ -246,10 +242,11 @@ Expected<Kernel> Compiler::compileSpec(StringRef source, StringRef bufferName,
                                        const CompileOptions &options) {
   std::optional<std::string> cudaChip = detail::cudaChip(options.target);
   if (options.target != "cpu" && !cudaChip)
-    return launchError("unknown target '" + options.target +
-                       "'; expected cpu or cuda[:sm_80|sm_90|sm_90a]");
+    return llvm::createStringError(
+        "unknown target '" + options.target +
+        "'; expected cpu or cuda[:sm_80|sm_90|sm_90a]");
   if (cudaChip && options.countPairs)
-    return launchError("the pair counter runs on cpu only");
+    return llvm::createStringError("the pair counter runs on cpu only");
   std::string key;
   {
     llvm::raw_string_ostream os(key);
@@ -289,8 +286,8 @@ Expected<Kernel> Compiler::compileSpec(StringRef source, StringRef bufferName,
                    .Case("bf16", S::BF16)
                    .Default(std::nullopt);
     if (!qkvDType)
-      return launchError("unknown dtype '" + options.dtype +
-                         "'; expected f32, f16 or bf16");
+      return llvm::createStringError("unknown dtype '" + options.dtype +
+                                     "'; expected f32, f16 or bf16");
     runtimeDType = toRuntimeDType(*qkvDType);
   }
 
@@ -301,19 +298,19 @@ Expected<Kernel> Compiler::compileSpec(StringRef source, StringRef bufferName,
                                                 diagOS);
   if (!file) {
     llvm::consumeError(file.takeError());
-    return launchError(StringRef(diagnostics).rtrim());
+    return llvm::createStringError(StringRef(diagnostics).rtrim());
   }
   const mlir::attn::spec::Block *block =
       options.name.empty() ? (*file)->blocks.front().get()
                            : (*file)->findBlock(options.name);
   if (!block)
-    return launchError("no block named '" + options.name + "' in " +
-                       bufferName);
+    return llvm::createStringError("no block named '" + options.name + "' in " +
+                                   bufferName);
   if (options.countPairs &&
       block->kind != mlir::attn::spec::BlockKind::Attention)
-    return launchError("only attention blocks have a pair counter; '" +
-                       block->name + "' is a " +
-                       mlir::attn::spec::toString(block->kind) + " block");
+    return llvm::createStringError(
+        "only attention blocks have a pair counter; '" + block->name +
+        "' is a " + mlir::attn::spec::toString(block->kind) + " block");
 
   auto state = std::make_shared<Kernel::State>();
   state->threads = options.threads;
@@ -360,7 +357,8 @@ Expected<Kernel> Compiler::compileSpec(StringRef source, StringRef bufferName,
     scheduleOptions.target = "cpu";
     pm.addPass(mlir::attn::createAttnSelectSchedulePass(scheduleOptions));
     if (mlir::failed(pm.run(**module)))
-      return launchError("internal error: selecting the schedule failed");
+      return llvm::createStringError(
+          "internal error: selecting the schedule failed");
     (*module)->walk([&](mlir::attn::AttentionOp op) {
       tileQ = op.getScheduleAttr().getTileQ().vec();
     });
@@ -385,8 +383,8 @@ Expected<Kernel> Compiler::compileSpec(StringRef source, StringRef bufferName,
       return mlir::success();
     });
     if (mlir::failed(pm.run(**module)))
-      return launchError("lowering '" + block->name +
-                         "' for cpu failed: " + pipelineErrors);
+      return llvm::createStringError("lowering '" + block->name +
+                                     "' for cpu failed: " + pipelineErrors);
   }
   {
     llvm::raw_string_ostream os(state->loweredIR);

@@ -30,10 +30,6 @@ using llvm::Error;
 using llvm::Expected;
 using llvm::StringRef;
 
-static Error cudaError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
-
 std::optional<std::string> detail::cudaChip(StringRef target) {
   if (target == "cuda")
     return std::string("sm_90a");
@@ -61,7 +57,8 @@ static Error runPasses(mlir::PassManager &pm, mlir::ModuleOp module,
         return mlir::success();
       });
   if (mlir::failed(pm.run(module)))
-    return cudaError(what + " failed: " + StringRef(diagnostics).rtrim());
+    return llvm::createStringError(
+        what + " failed: " + StringRef(diagnostics).rtrim());
   return Error::success();
 }
 
@@ -105,11 +102,13 @@ Expected<detail::CudaLowering> detail::lowerToPTX(mlir::ModuleOp module,
         {"text", text}};
   });
   if (kernels != 1)
-    return cudaError("the cuda lowering made " + llvm::Twine(kernels) +
-                     " kernels; attnc launches exactly one per pattern");
+    return llvm::createStringError(
+        "the cuda lowering made " + llvm::Twine(kernels) +
+        " kernels; attnc launches exactly one per pattern");
   if (result.image.schedule.empty())
-    return cudaError("internal error: kernel '" + result.image.entry +
-                     "' has no attn.schedule");
+    return llvm::createStringError("internal error: kernel '" +
+                                   result.image.entry +
+                                   "' has no attn.schedule");
 
   mlir::attn::NVVMPipelineOptions pipeline;
   pipeline.chip = chip.str();
@@ -120,7 +119,8 @@ Expected<detail::CudaLowering> detail::lowerToPTX(mlir::ModuleOp module,
     return std::move(error);
   mlir::FailureOr<std::string> ptx = mlir::attn::extractPTX(module);
   if (mlir::failed(ptx))
-    return cudaError("internal error: no PTX after the NVVM pipeline");
+    return llvm::createStringError(
+        "internal error: no PTX after the NVVM pipeline");
   result.image.ptx = std::move(*ptx);
   result.image.chip = chip.str();
   return result;
@@ -153,11 +153,13 @@ static Error writeFile(StringRef dir, StringRef name, StringRef contents) {
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec);
   if (ec)
-    return cudaError("cannot write '" + path + "': " + ec.message());
+    return llvm::createStringError("cannot write '" + path +
+                                   "': " + ec.message());
   os << contents;
   os.close();
   if (os.has_error())
-    return cudaError("cannot write '" + path + "': " + os.error().message());
+    return llvm::createStringError("cannot write '" + path +
+                                   "': " + os.error().message());
   return Error::success();
 }
 
@@ -188,11 +190,12 @@ Error detail::writeCudaBundle(const Kernel &kernel, StringRef dir,
                               const BundleOptions &options) {
   const CudaKernel *cuda = kernel.cudaKernel();
   if (!cuda)
-    return cudaError("internal error: not a cuda kernel");
+    return llvm::createStringError("internal error: not a cuda kernel");
   const KernelSignature &sig = kernel.signature();
   const CudaImage &image = cuda->image();
   if (std::error_code ec = llvm::sys::fs::create_directories(dir))
-    return cudaError("cannot create '" + dir + "': " + ec.message());
+    return llvm::createStringError("cannot create '" + dir +
+                                   "': " + ec.message());
   std::string ptxName = sig.name + ".ptx", cubinName;
   if (Error error = writeFile(dir, ptxName, image.ptx))
     return error;
@@ -205,13 +208,13 @@ Error detail::writeCudaBundle(const Kernel &kernel, StringRef dir,
     int rc = llvm::sys::ExecuteAndWait(*ptxas, args, std::nullopt, {}, 0, 0,
                                        &message);
     if (rc != 0)
-      return cudaError("ptxas failed on " + ptxPath + " (exit " +
-                       llvm::Twine(rc) + ")" +
-                       (message.empty() ? "" : ": " + message));
+      return llvm::createStringError("ptxas failed on " + ptxPath + " (exit " +
+                                     llvm::Twine(rc) + ")" +
+                                     (message.empty() ? "" : ": " + message));
     cubinName = sig.name + ".cubin";
   } else if (options.requireCubin) {
-    return cudaError("a cubin needs ptxas (PATH, CUDA_HOME or "
-                     "/usr/local/cuda)");
+    return llvm::createStringError("a cubin needs ptxas (PATH, CUDA_HOME or "
+                                   "/usr/local/cuda)");
   }
   auto grid = image.grid;
   llvm::json::Object kernelObject{

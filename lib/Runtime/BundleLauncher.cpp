@@ -20,10 +20,6 @@ using llvm::Error;
 using llvm::Expected;
 using llvm::StringRef;
 
-static Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
-
 //===----------------------------------------------------------------------===//
 // Grid expressions
 //===----------------------------------------------------------------------===//
@@ -49,8 +45,8 @@ public:
 
 private:
   Error fail(const llvm::Twine &message) {
-    return makeError("grid expression '" + text + "' at column " +
-                     llvm::Twine(pos + 1) + ": " + message);
+    return llvm::createStringError("grid expression '" + text + "' at column " +
+                                   llvm::Twine(pos + 1) + ": " + message);
   }
   void skipSpace() {
     while (pos < text.size() && llvm::isSpace(text[pos]))
@@ -178,9 +174,9 @@ attnc::checkTensors(const KernelSignature &sig,
     std::string names;
     for (const ParamInfo &p : sig.params)
       names += (names.empty() ? "" : ", ") + p.name;
-    return makeError("kernel '" + sig.name + "' takes " +
-                     llvm::Twine(sig.params.size()) + " tensors (" + names +
-                     "), got " + llvm::Twine(tensors.size()));
+    return llvm::createStringError(
+        "kernel '" + sig.name + "' takes " + llvm::Twine(sig.params.size()) +
+        " tensors (" + names + "), got " + llvm::Twine(tensors.size()));
   }
   llvm::StringMap<int64_t> sizes;
   llvm::StringMap<std::string> boundBy;
@@ -188,63 +184,65 @@ attnc::checkTensors(const KernelSignature &sig,
   bool hasHeadDims = !sig.params.empty() && sig.params.front().role == "q";
   for (auto [param, tensor] : llvm::zip(sig.params, tensors)) {
     if (tensor.dtype != param.dtype)
-      return makeError("tensor '" + param.name + "' must be " +
-                       dtypeName(param.dtype) + ", got " +
-                       dtypeName(tensor.dtype));
+      return llvm::createStringError("tensor '" + param.name + "' must be " +
+                                     dtypeName(param.dtype) + ", got " +
+                                     dtypeName(tensor.dtype));
     if (tensor.sizes.size() != param.dims.size() ||
         tensor.strides.size() != param.dims.size())
-      return makeError("tensor '" + param.name + "' must have rank " +
-                       llvm::Twine(param.dims.size()) + ", got " +
-                       llvm::Twine(tensor.sizes.size()));
+      return llvm::createStringError("tensor '" + param.name +
+                                     "' must have rank " +
+                                     llvm::Twine(param.dims.size()) + ", got " +
+                                     llvm::Twine(tensor.sizes.size()));
     for (auto [dim, info] : llvm::enumerate(param.dims)) {
       int64_t extent = tensor.sizes[dim];
       if (extent < 0 || tensor.strides[dim] < 0)
-        return makeError("tensor '" + param.name +
-                         "' has a negative size or stride in dim " +
-                         llvm::Twine(dim));
+        return llvm::createStringError(
+            "tensor '" + param.name +
+            "' has a negative size or stride in dim " + llvm::Twine(dim));
       std::string where = param.name + " dim " + std::to_string(dim);
       if (!info.isSize()) {
         if (extent != info.extent)
-          return makeError("tensor '" + param.name + "' dim " +
-                           llvm::Twine(dim) + " must be " +
-                           llvm::Twine(info.extent) + ", got " +
-                           llvm::Twine(extent));
+          return llvm::createStringError("tensor '" + param.name + "' dim " +
+                                         llvm::Twine(dim) + " must be " +
+                                         llvm::Twine(info.extent) + ", got " +
+                                         llvm::Twine(extent));
         continue;
       }
       auto [it, inserted] = sizes.try_emplace(info.size, extent);
       if (inserted)
         boundBy[info.size] = where;
       else if (it->second != extent)
-        return makeError("size " + info.size + " is bound to " +
-                         llvm::Twine(it->second) + " by " +
-                         boundBy[info.size] + " and to " +
-                         llvm::Twine(extent) + " by " + where);
+        return llvm::createStringError("size " + info.size + " is bound to " +
+                                       llvm::Twine(it->second) + " by " +
+                                       boundBy[info.size] + " and to " +
+                                       llvm::Twine(extent) + " by " + where);
     }
     if (tensor.numElements() > 0 && !tensor.data)
-      return makeError("tensor '" + param.name + "' has a null data pointer");
+      return llvm::createStringError("tensor '" + param.name +
+                                     "' has a null data pointer");
     // Kernels assume element alignment (KernelABI.h); checking is one AND.
     if (reinterpret_cast<uintptr_t>(tensor.data) % dtypeSize(tensor.dtype))
-      return makeError("tensor '" + param.name +
-                       "' is not aligned to its " +
-                       llvm::Twine(dtypeSize(tensor.dtype)) +
-                       "-byte elements");
+      return llvm::createStringError(
+          "tensor '" + param.name + "' is not aligned to its " +
+          llvm::Twine(dtypeSize(tensor.dtype)) + "-byte elements");
     bool headDimTensor = hasHeadDims && !tensor.strides.empty() &&
                          (param.role == "q" || param.role == "k" ||
                           param.role == "v" || param.role == "output");
     if (headDimTensor && tensor.strides.back() != 1 &&
         tensor.sizes.back() > 1)
-      return makeError("tensor '" + param.name +
-                       "' must be unit-stride in its head dim, got stride " +
-                       llvm::Twine(tensor.strides.back()));
+      return llvm::createStringError(
+          "tensor '" + param.name +
+          "' must be unit-stride in its head dim, got stride " +
+          llvm::Twine(tensor.strides.back()));
   }
   // Grouped-query attention: kv heads divide q heads (cascades have no q).
   if (sig.params.size() >= 2 && sig.params[0].role == "q" &&
       tensors[0].sizes.size() >= 2 && tensors[1].sizes.size() >= 2) {
     int64_t qHeads = tensors[0].sizes[1], kvHeads = tensors[1].sizes[1];
     if (kvHeads == 0 || qHeads % kvHeads != 0)
-      return makeError("key/value heads (" + llvm::Twine(kvHeads) +
-                       ") must divide query heads (" + llvm::Twine(qHeads) +
-                       ")");
+      return llvm::createStringError(
+          "key/value heads (" + llvm::Twine(kvHeads) +
+          ") must divide query heads (" + llvm::Twine(qHeads) + ")");
   }
   return sizes;
 }
@@ -263,12 +261,14 @@ static Expected<ParamInfo> parseParam(const llvm::json::Object &object,
   auto dtype = object.getString("dtype");
   const llvm::json::Array *shape = object.getArray("shape");
   if (!name || !role || !dtype || !shape)
-    return makeError(where + " needs name, role, dtype and shape");
+    return llvm::createStringError(where +
+                                   " needs name, role, dtype and shape");
   param.name = name->str();
   param.role = role->str();
   std::optional<DType> type = parseDType(*dtype);
   if (!type)
-    return makeError(where + " has unknown dtype '" + *dtype + "'");
+    return llvm::createStringError(where + " has unknown dtype '" + *dtype +
+                                   "'");
   param.dtype = *type;
   for (const llvm::json::Value &dim : *shape) {
     if (auto size = dim.getAsString())
@@ -276,8 +276,9 @@ static Expected<ParamInfo> parseParam(const llvm::json::Object &object,
     else if (auto extent = dim.getAsInteger())
       param.dims.push_back({"", *extent});
     else
-      return makeError(where + ".shape holds something other than a size "
-                               "name or an integer");
+      return llvm::createStringError(where +
+                                     ".shape holds something other than a size "
+                                     "name or an integer");
   }
   return param;
 }
@@ -286,30 +287,34 @@ Expected<LoadedBundle> LoadedBundle::parse(const llvm::json::Value &manifest,
                                            StringRef directory) {
   const llvm::json::Object *root = manifest.getAsObject();
   if (!root)
-    return makeError("the manifest is not a JSON object");
+    return llvm::createStringError("the manifest is not a JSON object");
   std::optional<int64_t> version = root->getInteger("version");
   if (!version)
-    return makeError("the manifest has no integer 'version'");
+    return llvm::createStringError("the manifest has no integer 'version'");
   if (*version != 1)
-    return makeError("manifest version " + llvm::Twine(*version) +
-                     " is not supported (this launcher reads version 1)");
+    return llvm::createStringError(
+        "manifest version " + llvm::Twine(*version) +
+        " is not supported (this launcher reads version 1)");
   const llvm::json::Object *target = root->getObject("target");
   if (!target && root->getString("target"))
-    return makeError("the manifest's target is a string: it was written by an "
-                     "older attnc; recompile it with 'attnc compile -o'");
+    return llvm::createStringError(
+        "the manifest's target is a string: it was written by an "
+        "older attnc; recompile it with 'attnc compile -o'");
   std::optional<StringRef> kind = target ? target->getString("kind")
                                          : std::nullopt;
   if (!kind || (*kind != "cpu" && *kind != "cuda"))
-    return makeError("the bundle's target.kind is not cpu or cuda");
+    return llvm::createStringError(
+        "the bundle's target.kind is not cpu or cuda");
   const llvm::json::Array *kernels = root->getArray("kernels");
   if (!kernels || kernels->empty())
-    return makeError("the manifest lists no kernels");
+    return llvm::createStringError("the manifest lists no kernels");
   if (kernels->size() != 1)
-    return makeError("bundles of " + llvm::Twine(kernels->size()) +
-                     " kernels are not supported by this launcher yet");
+    return llvm::createStringError(
+        "bundles of " + llvm::Twine(kernels->size()) +
+        " kernels are not supported by this launcher yet");
   const llvm::json::Object *kernel = (*kernels)[0].getAsObject();
   if (!kernel)
-    return makeError("kernels[0] is not an object");
+    return llvm::createStringError("kernels[0] is not an object");
 
   LoadedBundle bundle;
   bundle.directory = directory.str();
@@ -319,24 +324,26 @@ Expected<LoadedBundle> LoadedBundle::parse(const llvm::json::Value &manifest,
   const llvm::json::Array *params = kernel->getArray("parameters");
   const llvm::json::Array *grid = kernel->getArray("grid");
   if (!entry || !name || !params || !grid)
-    return makeError("kernels[0] needs name, entry, parameters and grid");
+    return llvm::createStringError(
+        "kernels[0] needs name, entry, parameters and grid");
   StringRef abi = bundle.kind == "cuda" ? "cuda" : "packed-cpu";
   if (kernel->getString("abi") != abi)
-    return makeError("kernels[0] does not use the " + abi +
-                     " calling convention");
+    return llvm::createStringError("kernels[0] does not use the " + abi +
+                                   " calling convention");
   bundle.sig.name = name->str();
   size_t index = 0;
   std::vector<std::pair<std::string, std::string>> scalars;
   for (const llvm::json::Value &value : *params) {
     const llvm::json::Object *object = value.getAsObject();
     if (!object)
-      return makeError("parameters[" + llvm::Twine(index) +
-                       "] is not an object");
+      return llvm::createStringError("parameters[" + llvm::Twine(index) +
+                                     "] is not an object");
     auto kind = object->getString("kind");
     if (kind == StringRef("pointer")) {
       if (!scalars.empty())
-        return makeError("parameters: pointers must precede the i64 sizes "
-                         "and strides");
+        return llvm::createStringError(
+            "parameters: pointers must precede the i64 sizes "
+            "and strides");
       auto param = parseParam(*object, index);
       if (!param)
         return param.takeError();
@@ -346,13 +353,13 @@ Expected<LoadedBundle> LoadedBundle::parse(const llvm::json::Value &manifest,
       auto field = object->getString("field");
       auto dim = object->getInteger("dim");
       if (!tensor || !field || !dim)
-        return makeError("parameters[" + llvm::Twine(index) +
-                         "] needs tensor, field and dim");
+        return llvm::createStringError("parameters[" + llvm::Twine(index) +
+                                       "] needs tensor, field and dim");
       scalars.push_back({tensor->str(), field->str() + "/" +
                                             std::to_string(*dim)});
     } else {
-      return makeError("parameters[" + llvm::Twine(index) +
-                       "] has unknown kind");
+      return llvm::createStringError("parameters[" + llvm::Twine(index) +
+                                     "] has unknown kind");
     }
     ++index;
   }
@@ -365,20 +372,22 @@ Expected<LoadedBundle> LoadedBundle::parse(const llvm::json::Value &manifest,
         expected.push_back(
             {param.name, field.str() + "/" + std::to_string(dim)});
   if (scalars != expected)
-    return makeError("parameters: the i64 sizes and strides are not those of "
-                     "the packed convention (each tensor's sizes, then its "
-                     "strides, in pointer order)");
+    return llvm::createStringError(
+        "parameters: the i64 sizes and strides are not those of "
+        "the packed convention (each tensor's sizes, then its "
+        "strides, in pointer order)");
   if (bundle.sig.params.empty())
-    return makeError("kernels[0] has no pointer parameters");
+    return llvm::createStringError("kernels[0] has no pointer parameters");
   const ParamInfo &first = bundle.sig.params.front();
   bundle.sig.numTokenAxes =
       first.role == "q" && first.dims.size() >= 3 ? first.dims.size() - 3 : 0;
   if (grid->size() != 3)
-    return makeError("grid must have 3 entries");
+    return llvm::createStringError("grid must have 3 entries");
   for (size_t axis = 0; axis < 3; ++axis) {
     auto text = (*grid)[axis].getAsString();
     if (!text)
-      return makeError("grid[" + llvm::Twine(axis) + "] is not a string");
+      return llvm::createStringError("grid[" + llvm::Twine(axis) +
+                                     "] is not a string");
     bundle.grid[axis] = text->str();
   }
   if (const llvm::json::Object *schedule = kernel->getObject("schedule"))
@@ -409,24 +418,25 @@ Error LoadedBundle::parseCuda(const llvm::json::Object &root,
     image.chip = chip->str();
   const llvm::json::Array *block = kernel.getArray("block");
   if (!block || block->size() != 3)
-    return makeError("kernels[0].block must have 3 entries");
+    return llvm::createStringError("kernels[0].block must have 3 entries");
   for (size_t axis = 0; axis < 3; ++axis) {
     auto extent = (*block)[axis].getAsInteger();
     if (!extent || *extent < 1 || *extent > 1024)
-      return makeError("kernels[0].block[" + llvm::Twine(axis) +
-                       "] is not a thread count in [1, 1024]");
+      return llvm::createStringError("kernels[0].block[" + llvm::Twine(axis) +
+                                     "] is not a thread count in [1, 1024]");
     image.block[axis] = *extent;
   }
   auto smem = kernel.getInteger("dynamic_shared_memory");
   if (!smem || *smem < 0)
-    return makeError("kernels[0].dynamic_shared_memory is not a byte count");
+    return llvm::createStringError(
+        "kernels[0].dynamic_shared_memory is not a byte count");
   image.dynamicSharedMemory = *smem;
   if (auto alignment = kernel.getInteger("alignment_bytes"))
     image.alignment = *alignment;
   const llvm::json::Object *code = root.getObject("code");
   auto object = code ? code->getString("object") : std::nullopt;
   if (!object)
-    return makeError("code.object (the PTX file) is missing");
+    return llvm::createStringError("code.object (the PTX file) is missing");
   ptxFile = object->str();
   if (auto cubin = code->getString("cubin"))
     cubinFile = cubin->str();
@@ -445,10 +455,13 @@ static Expected<std::string> findManifest(StringRef path) {
     if (llvm::sys::path::extension(it->path()) == ".json")
       found.push_back(it->path());
   if (ec)
-    return makeError("cannot list '" + path + "': " + ec.message());
+    return llvm::createStringError("cannot list '" + path +
+                                   "': " + ec.message());
   if (found.size() != 1)
-    return makeError("bundle directory '" + path + "' must hold exactly one "
-                     ".json manifest, found " + llvm::Twine(found.size()));
+    return llvm::createStringError("bundle directory '" + path +
+                                   "' must hold exactly one "
+                                   ".json manifest, found " +
+                                   llvm::Twine(found.size()));
   return found.front();
 }
 
@@ -458,38 +471,42 @@ Expected<LoadedBundle> LoadedBundle::load(StringRef path) {
     return manifestPath.takeError();
   auto buffer = llvm::MemoryBuffer::getFile(*manifestPath, /*IsText=*/true);
   if (!buffer)
-    return makeError("cannot read '" + *manifestPath +
-                     "': " + buffer.getError().message());
+    return llvm::createStringError("cannot read '" + *manifestPath +
+                                   "': " + buffer.getError().message());
   auto json = llvm::json::parse((*buffer)->getBuffer());
   if (!json)
-    return makeError("'" + *manifestPath +
-                     "' is not valid JSON: " + llvm::toString(json.takeError()));
+    return llvm::createStringError(
+        "'" + *manifestPath +
+        "' is not valid JSON: " + llvm::toString(json.takeError()));
   StringRef directory = llvm::sys::path::parent_path(*manifestPath);
   auto bundle = parse(*json, directory);
   if (!bundle)
-    return makeError("'" + *manifestPath +
-                     "': " + llvm::toString(bundle.takeError()));
+    return llvm::createStringError("'" + *manifestPath +
+                                   "': " + llvm::toString(bundle.takeError()));
   if (bundle->kind == "cuda") {
     if (Error error = bundle->readCudaCode())
-      return makeError("'" + *manifestPath +
-                       "': " + llvm::toString(std::move(error)));
+      return llvm::createStringError("'" + *manifestPath +
+                                     "': " + llvm::toString(std::move(error)));
     return bundle;
   }
   if (bundle->libraryFile.empty())
-    return makeError("'" + *manifestPath + "' names no shared library (it "
-                     "was written without a linker); link its .o with "
-                     "'ld.lld -shared'");
+    return llvm::createStringError(
+        "'" + *manifestPath +
+        "' names no shared library (it "
+        "was written without a linker); link its .o with "
+        "'ld.lld -shared'");
   llvm::SmallString<256> libraryPath(directory.empty() ? "." : directory);
   llvm::sys::path::append(libraryPath, bundle->libraryFile);
   // RTLD_LOCAL: bundles of different specs may share entry names.
   void *handle = dlopen(libraryPath.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle)
-    return makeError("cannot load '" + libraryPath + "': " + dlerror());
+    return llvm::createStringError("cannot load '" + libraryPath +
+                                   "': " + dlerror());
   bundle->library = std::shared_ptr<void>(handle, [](void *h) { dlclose(h); });
   void *symbol = dlsym(handle, bundle->entry.c_str());
   if (!symbol)
-    return makeError("'" + libraryPath + "' has no entry '" + bundle->entry +
-                     "'");
+    return llvm::createStringError("'" + libraryPath + "' has no entry '" +
+                                   bundle->entry + "'");
   bundle->fn = reinterpret_cast<PackedKernelFn>(symbol);
   return bundle;
 }
@@ -500,8 +517,8 @@ Error LoadedBundle::readCudaCode() {
     llvm::sys::path::append(path, file);
     auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
     if (!buffer)
-      return makeError("cannot read '" + path +
-                       "': " + buffer.getError().message());
+      return llvm::createStringError("cannot read '" + path +
+                                     "': " + buffer.getError().message());
     contents = (*buffer)->getBuffer().str();
     return Error::success();
   };
@@ -523,8 +540,9 @@ LoadedBundle::evaluateGrid(const llvm::StringMap<int64_t> &sizes) const {
     if (!value)
       return value.takeError();
     if (*value < 0)
-      return makeError("grid expression '" + grid[axis] +
-                       "' is negative (" + llvm::Twine(*value) + ")");
+      return llvm::createStringError("grid expression '" + grid[axis] +
+                                     "' is negative (" + llvm::Twine(*value) +
+                                     ")");
     result[axis] = *value;
   }
   return result;
@@ -535,7 +553,8 @@ Error LoadedBundle::launch(llvm::ArrayRef<TensorView> tensors,
   if (cuda)
     return cuda->launch(tensors, stream);
   if (!fn)
-    return makeError("bundle '" + sig.name + "' has no code loaded");
+    return llvm::createStringError("bundle '" + sig.name +
+                                   "' has no code loaded");
   auto sizes = checkTensors(sig, tensors);
   if (!sizes)
     return sizes.takeError();

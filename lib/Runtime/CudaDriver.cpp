@@ -21,10 +21,6 @@ using namespace attnc::cuda;
 using llvm::Error;
 using llvm::Expected;
 
-static Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
-
 namespace {
 struct LoadState {
   Driver driver{};
@@ -106,7 +102,7 @@ Expected<const Driver &> cuda::driver() {
   static std::once_flag once;
   std::call_once(once, [&] { load(state); });
   if (!state.loaded)
-    return makeError(state.error);
+    return llvm::createStringError(state.error);
   return state.driver;
 }
 
@@ -126,7 +122,7 @@ Error cuda::check(CUresult result, llvm::StringRef what) {
                            : "CUDA error " + std::to_string(result));
   if (message)
     text += std::string(" (") + message + ")";
-  return makeError(text);
+  return llvm::createStringError(text);
 }
 
 Expected<CUcontext> cuda::usePrimaryContext(int device) {
@@ -144,9 +140,9 @@ Expected<CUcontext> cuda::usePrimaryContext(int device) {
       if (Error error = check(d->cuDeviceGetCount(&count), "cuDeviceGetCount"))
         return std::move(error);
       if (device < 0 || device >= count)
-        return makeError("CUDA device " + llvm::Twine(device) +
-                         " does not exist (" + llvm::Twine(count) +
-                         " device(s) visible)");
+        return llvm::createStringError(
+            "CUDA device " + llvm::Twine(device) + " does not exist (" +
+            llvm::Twine(count) + " device(s) visible)");
       CUdevice handle;
       if (Error error = check(d->cuDeviceGet(&handle, device), "cuDeviceGet"))
         return std::move(error);

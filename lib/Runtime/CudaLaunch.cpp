@@ -17,10 +17,6 @@ using namespace attnc;
 using llvm::Error;
 using llvm::Expected;
 
-static Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
-
 static llvm::StringRef deviceName(DeviceType type) {
   return type == DeviceType::cuda ? "cuda" : "cpu";
 }
@@ -45,37 +41,38 @@ CudaKernel::check(llvm::ArrayRef<TensorView> tensors) const {
   int device = tensors.empty() ? 0 : tensors.front().deviceId;
   for (auto [param, tensor] : llvm::zip(sig.params, tensors)) {
     if (tensor.device != DeviceType::cuda)
-      return makeError("tensor '" + param.name + "' is " +
-                       deviceName(tensor.device) + " memory; kernel '" +
-                       sig.name + "' runs on cuda and takes device memory");
+      return llvm::createStringError("tensor '" + param.name + "' is " +
+                                     deviceName(tensor.device) +
+                                     " memory; kernel '" + sig.name +
+                                     "' runs on cuda and takes device memory");
     if (tensor.deviceId != device)
-      return makeError("tensor '" + param.name + "' is on cuda device " +
-                       llvm::Twine(tensor.deviceId) + " but '" +
-                       sig.params.front().name + "' is on device " +
-                       llvm::Twine(device) + "; all tensors of a launch must "
-                       "be on one device");
+      return llvm::createStringError(
+          "tensor '" + param.name + "' is on cuda device " +
+          llvm::Twine(tensor.deviceId) + " but '" + sig.params.front().name +
+          "' is on device " + llvm::Twine(device) +
+          "; all tensors of a launch must "
+          "be on one device");
     if (!isTiledTensor(param) || img.alignment <= 1)
       continue;
     auto address = reinterpret_cast<uintptr_t>(tensor.data);
     if (address % img.alignment)
-      return makeError("tensor '" + param.name + "' is at 0x" +
-                       llvm::utohexstr(address, /*LowerCase=*/true) +
-                       ", not aligned to " + llvm::Twine(img.alignment) +
-                       " bytes (the kernel copies " +
-                       llvm::Twine(img.alignment) + "-byte chunks)");
+      return llvm::createStringError(
+          "tensor '" + param.name + "' is at 0x" +
+          llvm::utohexstr(address, /*LowerCase=*/true) + ", not aligned to " +
+          llvm::Twine(img.alignment) + " bytes (the kernel copies " +
+          llvm::Twine(img.alignment) + "-byte chunks)");
     size_t element = dtypeSize(tensor.dtype);
     for (size_t dim = 0; dim + 1 < tensor.sizes.size(); ++dim) {
       if (tensor.sizes[dim] <= 1)
         continue; // the stride of a single index is never applied
       if (tensor.strides[dim] * element % img.alignment)
-        return makeError("tensor '" + param.name + "' has stride " +
-                         llvm::Twine(tensor.strides[dim]) + " in dim " +
-                         llvm::Twine(dim) + ", i.e. " +
-                         llvm::Twine(tensor.strides[dim] * element) +
-                         " bytes, not a multiple of " +
-                         llvm::Twine(img.alignment) +
-                         " (rows must start on " + llvm::Twine(img.alignment) +
-                         "-byte boundaries; make the tensor contiguous)");
+        return llvm::createStringError(
+            "tensor '" + param.name + "' has stride " +
+            llvm::Twine(tensor.strides[dim]) + " in dim " + llvm::Twine(dim) +
+            ", i.e. " + llvm::Twine(tensor.strides[dim] * element) +
+            " bytes, not a multiple of " + llvm::Twine(img.alignment) +
+            " (rows must start on " + llvm::Twine(img.alignment) +
+            "-byte boundaries; make the tensor contiguous)");
     }
   }
   std::array<int64_t, 3> grid;
@@ -85,10 +82,10 @@ CudaKernel::check(llvm::ArrayRef<TensorView> tensors) const {
     if (!value)
       return value.takeError();
     if (*value < 0 || *value > limits[axis])
-      return makeError("grid " + llvm::Twine("xyz"[axis]) + " = " +
-                       img.grid[axis] + " = " + llvm::Twine(*value) +
-                       " is outside CUDA's limit [0, " +
-                       llvm::Twine(limits[axis]) + "]");
+      return llvm::createStringError(
+          "grid " + llvm::Twine("xyz"[axis]) + " = " + img.grid[axis] + " = " +
+          llvm::Twine(*value) + " is outside CUDA's limit [0, " +
+          llvm::Twine(limits[axis]) + "]");
     grid[axis] = *value;
   }
   return grid;
@@ -112,12 +109,14 @@ Expected<void *> CudaKernel::functionFor(int device) const {
   }
   if (!module) {
     if (img.ptx.empty())
-      return makeError(cubinError + "kernel '" + sig.name + "' has no PTX");
+      return llvm::createStringError(cubinError + "kernel '" + sig.name +
+                                     "' has no PTX");
     // std::string keeps a NUL after its text, as cuModuleLoadData needs.
     if (Error error = cuda::check(
             driver->cuModuleLoadData(&module, img.ptx.c_str()),
             "cuModuleLoadData(PTX for " + img.chip + ")"))
-      return makeError(cubinError + llvm::toString(std::move(error)));
+      return llvm::createStringError(cubinError +
+                                     llvm::toString(std::move(error)));
   }
   cuda::CUfunction function = nullptr;
   if (Error error = cuda::check(
@@ -143,8 +142,8 @@ Error CudaKernel::launch(llvm::ArrayRef<TensorView> tensors,
     return grid.takeError();
   auto driver = cuda::driver();
   if (!driver)
-    return makeError("cannot launch cuda kernel '" + sig.name +
-                     "': " + llvm::toString(driver.takeError()));
+    return llvm::createStringError("cannot launch cuda kernel '" + sig.name +
+                                   "': " + llvm::toString(driver.takeError()));
   int device = tensors.empty() ? 0 : tensors.front().deviceId;
   for (auto [param, tensor] : llvm::zip(sig.params, tensors)) {
     if (tensor.numElements() == 0)
@@ -153,12 +152,15 @@ Error CudaKernel::launch(llvm::ArrayRef<TensorView> tensors,
     if (!info)
       return info.takeError();
     if (!info->onDevice)
-      return makeError("tensor '" + param.name + "' points at host memory; "
-                       "cuda kernel '" + sig.name + "' needs device memory");
+      return llvm::createStringError("tensor '" + param.name +
+                                     "' points at host memory; "
+                                     "cuda kernel '" +
+                                     sig.name + "' needs device memory");
     if (!info->managed && info->device != device)
-      return makeError("tensor '" + param.name + "' is memory of cuda device " +
-                       llvm::Twine(info->device) + ", not of device " +
-                       llvm::Twine(device) + " as its descriptor says");
+      return llvm::createStringError(
+          "tensor '" + param.name + "' is memory of cuda device " +
+          llvm::Twine(info->device) + ", not of device " + llvm::Twine(device) +
+          " as its descriptor says");
   }
   if ((*grid)[0] * (*grid)[1] * (*grid)[2] == 0)
     return Error::success();
@@ -208,19 +210,19 @@ Error attnc::checkCpuDevices(const KernelSignature &sig,
                              llvm::ArrayRef<TensorView> tensors) {
   for (auto [param, tensor] : llvm::zip(sig.params, tensors)) {
     if (tensor.device != DeviceType::cpu)
-      return makeError("tensor '" + param.name + "' is " +
-                       deviceName(tensor.device) + " memory; kernel '" +
-                       sig.name + "' runs on the cpu");
+      return llvm::createStringError(
+          "tensor '" + param.name + "' is " + deviceName(tensor.device) +
+          " memory; kernel '" + sig.name + "' runs on the cpu");
     if (!cuda::isDriverLoaded() || tensor.numElements() == 0)
       continue;
     auto info = cuda::queryPointer(tensor.data);
     if (!info)
       return info.takeError();
     if (info->onDevice && !info->managed)
-      return makeError("tensor '" + param.name +
-                       "' points at memory of cuda device " +
-                       llvm::Twine(info->device) + "; kernel '" + sig.name +
-                       "' runs on the cpu and needs host memory");
+      return llvm::createStringError(
+          "tensor '" + param.name + "' points at memory of cuda device " +
+          llvm::Twine(info->device) + "; kernel '" + sig.name +
+          "' runs on the cpu and needs host memory");
   }
   return Error::success();
 }
