@@ -305,7 +305,7 @@ static llvm::json::Value manifest(const Kernel &kernel,
       {"kernels", llvm::json::Array{std::move(kernelObject)}}};
 }
 
-static Error writeFile(StringRef path, StringRef contents) {
+Error detail::writeFile(StringRef path, StringRef contents) {
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec);
   if (ec)
@@ -333,7 +333,7 @@ Error attnc::writeBundle(const Kernel &kernel, StringRef dir,
   std::string objectName = name + ".o", libraryName;
   llvm::SmallString<256> objectPath(dir);
   llvm::sys::path::append(objectPath, objectName);
-  if (Error error = writeFile(objectPath, code->object))
+  if (Error error = detail::writeFile(objectPath, code->object))
     return error;
 
   std::string linker = options.link ? findLinker() : std::string();
@@ -361,5 +361,5 @@ Error attnc::writeBundle(const Kernel &kernel, StringRef dir,
      << "\n";
   llvm::SmallString<256> jsonPath(dir);
   llvm::sys::path::append(jsonPath, name + ".json");
-  return writeFile(jsonPath, json);
+  return detail::writeFile(jsonPath, json);
 }

@@ -147,20 +147,12 @@ static std::optional<std::string> findPtxas() {
   return std::nullopt;
 }
 
-static Error writeFile(StringRef dir, StringRef name, StringRef contents) {
+/// `<dir>/<name>` written through the bundle writer's detail::writeFile.
+static Error writeInDir(StringRef dir, const llvm::Twine &name,
+                        StringRef contents) {
   llvm::SmallString<256> path(dir);
   llvm::sys::path::append(path, name);
-  std::error_code ec;
-  llvm::raw_fd_ostream os(path, ec);
-  if (ec)
-    return llvm::createStringError("cannot write '" + path +
-                                   "': " + ec.message());
-  os << contents;
-  os.close();
-  if (os.has_error())
-    return llvm::createStringError("cannot write '" + path +
-                                   "': " + os.error().message());
-  return Error::success();
+  return detail::writeFile(path, contents);
 }
 
 /// The tensors as bench/gpu/run.py reads them (its launcher predates the
@@ -197,7 +189,7 @@ Error detail::writeCudaBundle(const Kernel &kernel, StringRef dir,
     return llvm::createStringError("cannot create '" + dir +
                                    "': " + ec.message());
   std::string ptxName = sig.name + ".ptx", cubinName;
-  if (Error error = writeFile(dir, ptxName, image.ptx))
+  if (Error error = writeInDir(dir, ptxName, image.ptx))
     return error;
   if (std::optional<std::string> ptxas = findPtxas()) {
     llvm::SmallString<256> ptxPath(dir), cubinPath(dir);
@@ -252,5 +244,5 @@ Error detail::writeCudaBundle(const Kernel &kernel, StringRef dir,
   std::string json;
   llvm::raw_string_ostream os(json);
   os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
-  return writeFile(dir, sig.name + ".json", json);
+  return writeInDir(dir, sig.name + ".json", json);
 }

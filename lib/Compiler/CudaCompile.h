@@ -32,6 +32,9 @@ struct CudaLowering {
 llvm::Expected<CudaLowering> lowerToPTX(mlir::ModuleOp module,
                                         llvm::StringRef chip);
 
+/// Writes `contents` to `path` (Bundle.cpp), with the path in the error.
+llvm::Error writeFile(llvm::StringRef path, llvm::StringRef contents);
+
 /// Writes `<dir>/<name>.ptx`, `<name>.cubin` (when ptxas is found; required
 /// with options.requireCubin) and `<name>.json`.
 llvm::Error writeCudaBundle(const Kernel &kernel, llvm::StringRef dir,
