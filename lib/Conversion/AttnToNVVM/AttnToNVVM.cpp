@@ -674,8 +674,7 @@ LogicalResult KernelEmitter::emit() {
   Value scale = op.getScale() ? regions->outer().lookupOrDefault(op.getScale())
                               : f32c(b, 1.0 / std::sqrt(double(headDim)));
   scaleLog2e = arith::MulFOp::create(b, scale, f32c(b, M_LOG2E));
-  if (op.hasMask())
-    op.getMask().walk([&](tensor::ExtractOp) { maskReadsInputs = true; });
+  maskReadsInputs = op.hasMask() && mlir::attn::maskReadsInputs(op.getMask());
   FloatAttr scaleConstant;
   foldScale = !op.hasScore() &&
               (!op.getScale() ||
