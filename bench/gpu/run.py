@@ -5,6 +5,8 @@ cuLaunchKernel; no compiled extension), checks every softmax-family example
 against a float64 PyTorch reference with ragged shapes (outputs poisoned with
 NaN first), then times the ANCHORS.md cases against SDPA (flash, cuDNN) and
 FlexAttention in the same run (median of 3 interleaved rounds per backend). Usage: python3 bench/gpu/run.py [BUNDLE_DIR]
+Environment: NO_CHECKS=1, NO_BENCH=1, CASES=a,b (bench cases), ATTNC_ONLY=1
+(no SDPA/Flex), ALT_BUNDLES=DIR (also time DIR's bundles, as attnc_alt).
 """
 import ctypes, json, math, os, sys, time
 import torch
@@ -40,6 +42,20 @@ class Bundle:
         # CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8
         check(cuda.cuFuncSetAttribute(self.func, 8, smem), "cuFuncSetAttribute")
 
+    def grid(self, tensors):
+        """The manifest's grid expressions (integer +, *, / and parentheses
+        over the size names) evaluated on the tensors' shapes."""
+        sizes = {}
+        pointers = [p for p in self.kernel["parameters"] if p["kind"] == "pointer"]
+        for param, t in zip(pointers, tensors):
+            for dim, extent in zip(param["shape"], t.shape):
+                if isinstance(dim, str):
+                    sizes[dim] = extent
+        def value(expr):
+            text = str(expr).replace("/", "//")
+            return int(eval(text, {"__builtins__": {}}, sizes))
+        return tuple(value(e) for e in self.kernel["grid"])
+
     def launch(self, tensors, stream=None):
         """tensors: in the bundle's order (q, k, v, inputs..., out, lse?)."""
         k = self.kernel
@@ -49,11 +65,7 @@ class Bundle:
             values += [ctypes.c_int64(s) for s in t.shape]
             values += [ctypes.c_int64(s) for s in t.stride()]
         params = (ctypes.c_void_p * len(values))(*[ctypes.addressof(v) for v in values])
-        q = tensors[0]
-        tiles = 1
-        for axis, tile in enumerate(k["schedule"]["tile_q"]):
-            tiles *= (q.shape[2 + axis] + tile - 1) // tile
-        grid = (tiles, q.shape[1], q.shape[0])
+        grid = self.grid(tensors)
         stream = stream or torch.cuda.current_stream().cuda_stream
         check(cuda.cuLaunchKernel(self.func, *[ctypes.c_uint(g) for g in grid],
                                   *[ctypes.c_uint(b) for b in k["block"]],
@@ -262,7 +274,15 @@ def run_bench(rounds=3):
         mine = (lambda: bundle.launch([q.view(shape5), k.view(shape5), v.view(shape5), out.view(shape5)])) if na \
             else (lambda: bundle.launch([q, k, v, *extra, out]))
         fns = {"attnc": mine}
-        if kind in (None, "causal"):
+        # A/B: ALT_BUNDLES=DIR times that directory's bundle of the case too,
+        # interleaved with the rest ("attnc_alt").
+        alt_dir = os.environ.get("ALT_BUNDLES")
+        if alt_dir and os.path.exists(os.path.join(alt_dir, name + ".json")):
+            alt = Bundle(os.path.join(alt_dir, name + ".json"))
+            fns["attnc_alt"] = (lambda: alt.launch([q.view(shape5), k.view(shape5), v.view(shape5), out.view(shape5)])) if na \
+                else (lambda: alt.launch([q, k, v, *extra, out]))
+        attnc_only = os.environ.get("ATTNC_ONLY") == "1"
+        if kind in (None, "causal") and not attnc_only:
             for be in (SDPBackend.FLASH_ATTENTION, SDPBackend.CUDNN_ATTENTION):
                 def sdpa(be=be):
                     with sdpa_kernel([be]):
@@ -273,6 +293,8 @@ def run_bench(rounds=3):
                     print("sdpa fail", be, e)
         ref = None
         try:
+            if attnc_only:
+                raise RuntimeError("ATTNC_ONLY=1: FlexAttention not run")
             bm = create_block_mask(mm, None, None, L, L, device=dev)
             fl_fn = lambda: flex(q, k, v, block_mask=bm)
             ref = fl_fn(); fns["flex"] = fl_fn

@@ -64,6 +64,10 @@ struct KernelSignature {
   unsigned numTokenAxes = 1;
   /// Query tile extent per token axis (the grid's x counts these tiles).
   std::vector<int64_t> tileQ;
+  /// Per token axis, the step between a query tile's positions (empty: all
+  /// 1; a dilated axis is tiled one residue class at a time, see
+  /// #attn.schedule's tile_dilation).
+  std::vector<int64_t> tileDilation;
 };
 
 /// A compiled pattern. Cheap to copy; safe to launch from many threads.

@@ -232,10 +232,20 @@ attnc::gridExpressions(const KernelSignature &signature) {
   std::string x;
   for (auto [axis, tile] : llvm::enumerate(signature.tileQ)) {
     std::string extent = dimText(q.dims[2 + axis]);
+    auto ceilDiv = [](const std::string &x, int64_t y) {
+      return y == 1 ? x
+                    : "(" + x + " + " + std::to_string(y - 1) + ") / " +
+                          std::to_string(y);
+    };
+    // A dilated axis: `dilation` residue classes of at most
+    // ceil(extent / dilation) positions each (queryTilesAlong).
+    int64_t dilation =
+        signature.tileDilation.empty() ? 1 : signature.tileDilation[axis];
     std::string tiles =
-        tile == 1 ? extent
-                  : "(" + extent + " + " + std::to_string(tile - 1) + ") / " +
-                        std::to_string(tile);
+        dilation == 1
+            ? ceilDiv(extent, tile)
+            : std::to_string(dilation) + " * (" +
+                  ceilDiv("(" + ceilDiv(extent, dilation) + ")", tile) + ")";
     if (signature.tileQ.size() > 1 && tile != 1)
       tiles = "(" + tiles + ")";
     x += (x.empty() ? "" : " * ") + tiles;

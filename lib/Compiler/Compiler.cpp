@@ -93,9 +93,12 @@ std::array<int64_t, 3> Kernel::grid(llvm::ArrayRef<TensorView> tensors) const {
   if (signature().params.empty() || signature().params.front().role != "q")
     return {1, 1, 1};
   const TensorView &q = tensors.front();
+  const KernelSignature &sig = signature();
   int64_t tiles = 1;
-  for (auto [axis, tile] : llvm::enumerate(signature().tileQ))
-    tiles *= llvm::divideCeil(q.sizes[2 + axis], tile);
+  for (auto [axis, tile] : llvm::enumerate(sig.tileQ))
+    tiles *= mlir::attn::queryTilesAlong(
+        q.sizes[2 + axis], tile,
+        sig.tileDilation.empty() ? 1 : sig.tileDilation[axis]);
   return {tiles, q.sizes[1], q.sizes[0]};
 }
 
@@ -180,13 +183,15 @@ static KernelSignature cascadeSignatureOf(const mlir::attn::spec::Block &block) 
 /// declarations.
 static KernelSignature signatureOf(const mlir::attn::spec::Block &block,
                                    std::optional<DType> qkvDType,
-                                   llvm::ArrayRef<int64_t> tileQ) {
+                                   llvm::ArrayRef<int64_t> tileQ,
+                                   llvm::ArrayRef<int64_t> tileDilation = {}) {
   if (block.kind == mlir::attn::spec::BlockKind::Cascade)
     return cascadeSignatureOf(block);
   KernelSignature sig;
   sig.name = block.name;
   sig.numTokenAxes = block.numTokenAxes();
   sig.tileQ = tileQ.vec();
+  sig.tileDilation = tileDilation.vec();
   sig.params.push_back(paramOf(*block.q, "q", qkvDType));
   sig.params.push_back(paramOf(*block.k, "k", qkvDType));
   sig.params.push_back(paramOf(*block.v, "v", qkvDType));
@@ -339,7 +344,8 @@ Expected<Kernel> Compiler::compileSpec(StringRef source, StringRef bufferName,
     auto lowered = detail::lowerToPTX(**module, *cudaChip);
     if (!lowered)
       return lowered.takeError();
-    state->signature = signatureOf(*block, runtimeDType, lowered->tileQ);
+    state->signature = signatureOf(*block, runtimeDType, lowered->tileQ,
+                                   lowered->tileDilation);
     lowered->image.grid = gridExpressions(state->signature);
     state->cuda = std::make_shared<const CudaKernel>(
         state->signature, std::move(lowered->image));

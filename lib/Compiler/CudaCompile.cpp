@@ -88,6 +88,7 @@ Expected<detail::CudaLowering> detail::lowerToPTX(mlir::ModuleOp module,
     if (!schedule)
       return;
     result.tileQ = schedule.getTileQ().vec();
+    result.tileDilation = schedule.getTileDilation().vec();
     std::string text;
     llvm::raw_string_ostream os(text);
     os << schedule;
@@ -100,6 +101,9 @@ Expected<detail::CudaLowering> detail::lowerToPTX(mlir::ModuleOp module,
         {"stages", schedule.getStages()},
         {"split_kv", schedule.getSplitKv()},
         {"text", text}};
+    if (!schedule.getTileDilation().empty())
+      result.image.schedule["tile_dilation"] =
+          toJSON(schedule.getTileDilation());
   });
   if (kernels != 1)
     return llvm::createStringError(

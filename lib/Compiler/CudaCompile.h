@@ -26,6 +26,7 @@ struct CudaLowering {
   /// Everything but the grid (which needs the signature).
   CudaImage image;
   std::vector<int64_t> tileQ;
+  std::vector<int64_t> tileDilation;
 };
 
 /// Lowers the attention function of `module` (attn IR) to PTX for `chip`.

@@ -166,10 +166,19 @@ SmallVector<std::pair<Value, Value>> mlir::attn::windowKeyRanges(
     ImplicitLocOpBuilder &b, AttentionOp op, ArrayRef<NeighborhoodOp> windows,
     ArrayRef<Value> queryStart, ArrayRef<int64_t> tq,
     ArrayRef<Value> queryExtent, ArrayRef<Value> keyExtent, Value batch,
-    Value head, const IRMapping &outer) {
+    Value head, const IRMapping &outer, ArrayRef<int64_t> dilations,
+    ArrayRef<Value> residues) {
   SmallVector<std::pair<Value, Value>> ranges;
   for (auto [axis, constWindow] : llvm::enumerate(windows)) {
     NeighborhoodOp window = constWindow;
+    int64_t d = dilations.empty() ? 1 : dilations[axis];
+    // Token position of class position p.
+    auto token = [&](Value p) -> Value {
+      if (d == 1)
+        return p;
+      return arith::AddIOp::create(b, residues[axis],
+                                   arith::MulIOp::create(b, p, idx(b, d)));
+    };
     Value begin = idx(b, 0), end = keyExtent[axis];
     if (window) {
       auto scalar = [&](Value v) {
@@ -180,12 +189,15 @@ SmallVector<std::pair<Value, Value>> mlir::attn::windowKeyRanges(
       Value dilation = scalar(window.getDilation());
       if (n && size && dilation) {
         Value last = arith::SubIOp::create(b, queryExtent[axis], idx(b, 1));
+        Value qlo = token(queryStart[axis]);
         Value qhi = arith::MinUIOp::create(
-            b, arith::AddIOp::create(b, queryStart[axis], idx(b, tq[axis] - 1)),
+            b,
+            token(arith::AddIOp::create(b, queryStart[axis],
+                                        idx(b, tq[axis] - 1))),
             last);
-        auto [lo, hi] =
-            neighborhoodKeyBounds(b, toI64(b, queryStart[axis]), toI64(b, qhi),
-                                  n, size, dilation, window.getCausal());
+        auto [lo, hi] = neighborhoodKeyBounds(b, toI64(b, qlo), toI64(b, qhi),
+                                              n, size, dilation,
+                                              window.getCausal());
         Value zero = arith::ConstantIntOp::create(b, b.getI64Type(), 0);
         Value one = arith::ConstantIntOp::create(b, b.getI64Type(), 1);
         Value extent = toI64(b, keyExtent[axis]);
@@ -199,6 +211,20 @@ SmallVector<std::pair<Value, Value>> mlir::attn::windowKeyRanges(
         begin = arith::IndexCastOp::create(b, b.getIndexType(), lo64);
         end = arith::IndexCastOp::create(b, b.getIndexType(), hi64);
       }
+    }
+    if (d > 1) {
+      // The class positions p with begin <= r + d·p < end: from
+      // ceil((begin - r) / d) to ceil((end - r) / d); begin, end >= 0 > r - d
+      // keeps both numerators non-negative.
+      auto classCeil = [&](Value x) -> Value {
+        return arith::DivUIOp::create(
+            b,
+            arith::SubIOp::create(b, arith::AddIOp::create(b, x, idx(b, d - 1)),
+                                  residues[axis]),
+            idx(b, d));
+      };
+      begin = classCeil(begin);
+      end = classCeil(end);
     }
     ranges.push_back({begin, end});
   }

@@ -395,6 +395,11 @@ Expected<LoadedBundle> LoadedBundle::parse(const llvm::json::Value &manifest,
       for (const llvm::json::Value &tile : *tileQ)
         if (auto extent = tile.getAsInteger())
           bundle.sig.tileQ.push_back(*extent);
+  if (const llvm::json::Object *schedule = kernel->getObject("schedule"))
+    if (const llvm::json::Array *dilations = schedule->getArray("tile_dilation"))
+      for (const llvm::json::Value &dilation : *dilations)
+        if (auto step = dilation.getAsInteger())
+          bundle.sig.tileDilation.push_back(*step);
   const llvm::json::Object *code = root->getObject("code");
   if (auto library = code ? code->getString("library") : std::nullopt)
     bundle.libraryFile = library->str();

@@ -20,7 +20,8 @@ protected:
   /// Builds a schedule through the verifying getter; returns null and keeps
   /// the message when the verifier refuses it.
   ScheduleAttr make(ArrayRef<int64_t> tileQ, ArrayRef<int64_t> tileKv,
-                    int64_t warps, int64_t stages, int64_t splitKv) {
+                    int64_t warps, int64_t stages, int64_t splitKv,
+                    ArrayRef<int64_t> tileDilation = {}) {
     lastError.clear();
     ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
       lastError = diag.str();
@@ -28,7 +29,7 @@ protected:
     });
     return ScheduleAttr::getChecked(
         [&] { return emitError(UnknownLoc::get(&context)); }, &context, tileQ,
-        tileKv, warps, stages, splitKv);
+        tileKv, warps, stages, splitKv, tileDilation);
   }
 
   MLIRContext context;
@@ -55,6 +56,19 @@ TEST_F(ScheduleAttrTest, MultiAxisTilesMultiply) {
   EXPECT_EQ(s.getNumQueryTiles({100, 100}), 91);
 }
 
+TEST_F(ScheduleAttrTest, DilatedAxesCountTilesPerResidueClass) {
+  ScheduleAttr s = make({16, 8}, {8, 8}, 4, 2, 1, {4, 1});
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s.getDilation(0), 4);
+  EXPECT_EQ(s.getDilation(1), 1);
+  // 128 rows in 4 classes of 32: 2 tiles each; 130 rows: classes of 33,
+  // 33, 32, 32 positions, 3 tiles each (one more than ceil(130 / 16) = 9
+  // overall would give).
+  EXPECT_EQ(s.getNumQueryTiles({128, 128}), 8 * 16);
+  EXPECT_EQ(s.getNumQueryTiles({130, 8}), 12 * 1);
+  EXPECT_EQ(make({16, 8}, {8, 8}, 4, 2, 1).getDilation(0), 1);
+}
+
 TEST_F(ScheduleAttrTest, VerifierRefusesBadSchedules) {
   EXPECT_FALSE(make({128, 8}, {64}, 4, 2, 1));
   EXPECT_NE(lastError.find("tile_kv has 1"), std::string::npos) << lastError;
@@ -66,6 +80,12 @@ TEST_F(ScheduleAttrTest, VerifierRefusesBadSchedules) {
   EXPECT_NE(lastError.find("stages"), std::string::npos) << lastError;
   EXPECT_FALSE(make({128}, {64}, 4, 2, 0));
   EXPECT_NE(lastError.find("split_kv"), std::string::npos) << lastError;
+  EXPECT_FALSE(make({16, 8}, {8, 8}, 4, 2, 1, {4}));
+  EXPECT_NE(lastError.find("tile_dilation has 1"), std::string::npos)
+      << lastError;
+  EXPECT_FALSE(make({16, 8}, {8, 8}, 4, 2, 1, {4, 0}));
+  EXPECT_NE(lastError.find("dilations must be positive"), std::string::npos)
+      << lastError;
 }
 
 } // namespace

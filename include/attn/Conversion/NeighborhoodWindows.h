@@ -45,12 +45,17 @@ std::pair<Value, Value> neighborhoodKeyBounds(ImplicitLocOpBuilder &b,
 /// `queryStart` (`tq` positions per axis): the window's range where
 /// `windows` has one whose parameters are computable from batch, head,
 /// values from outside the mask (`outer`) and constants, else [0, extent).
+/// Axes tiled in dilated coordinates (`dilations[a]` = d > 1, the tile's
+/// residue class `residues[a]` = r; both empty: none) take and give class
+/// positions p (token r + d·p): the query tile is r + d·[queryStart,
+/// queryStart + tq), the range counts the class's keys.
 SmallVector<std::pair<Value, Value>>
 windowKeyRanges(ImplicitLocOpBuilder &b, AttentionOp op,
                 ArrayRef<NeighborhoodOp> windows, ArrayRef<Value> queryStart,
                 ArrayRef<int64_t> tq, ArrayRef<Value> queryExtent,
                 ArrayRef<Value> keyExtent, Value batch, Value head,
-                const IRMapping &outer);
+                const IRMapping &outer, ArrayRef<int64_t> dilations = {},
+                ArrayRef<Value> residues = {});
 
 } // namespace mlir::attn
 

@@ -431,6 +431,13 @@ struct ConvertAttnToCPUPass
       ScheduleAttr schedule = op.getScheduleAttr();
       if (!schedule)
         schedule = defaultSchedule(op, ScheduleTarget::cpu);
+      if (llvm::any_of(schedule.getTileDilation(),
+                       [](int64_t d) { return d != 1; })) {
+        op.emitOpError("not supported on cpu yet: tile_dilation (tiles of "
+                       "one residue class); the cpu kernel tiles every axis "
+                       "contiguously");
+        return signalPassFailure();
+      }
       if (failed(AttentionKernelEmitter(func, op, schedule).emit()))
         return signalPassFailure();
     }

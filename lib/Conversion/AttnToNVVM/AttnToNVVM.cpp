@@ -82,6 +82,32 @@ gpu_kernel::ifThenElseN(ImplicitLocOpBuilder &b, Value cond, TypeRange types,
   return SmallVector<Value>(ifOp.getResults());
 }
 
+/// The dilation of `window`'s rule when it is a constant, else 0.
+static int64_t constantDilation(NeighborhoodOp window) {
+  APInt dilation;
+  if (!window || !matchPattern(window.getDilation(), m_ConstantInt(&dilation)))
+    return 0;
+  return std::max<int64_t>(dilation.getSExtValue(), 1);
+}
+
+/// Per token axis, the tile dilation the kernel uses by default: the
+/// constant dilation of the axis' neighborhood window, so that a tile holds
+/// one residue class (all its keys can be paired with all its queries), or
+/// 1. Masks that read tensors keep contiguous tiles: their per-tile input
+/// ranges (TileRanges.cpp) scan contiguous boxes.
+static SmallVector<int64_t> defaultTileDilations(AttentionOp op) {
+  SmallVector<int64_t> dilations;
+  bool any = false;
+  for (NeighborhoodOp window : findAxisWindows(op)) {
+    int64_t d = constantDilation(window);
+    dilations.push_back(std::max<int64_t>(d, 1));
+    any |= d > 1;
+  }
+  if (!any || (op.hasMask() && maskReadsInputs(op.getMask())))
+    return {};
+  return dilations;
+}
+
 /// The tile shapes the kernel supports: 16 query rows per warp (64 or 128
 /// per CTA) and 64-key tiles. Schedules of other volumes are replaced.
 static ScheduleAttr normalizeSchedule(AttentionOp op, ScheduleAttr schedule) {
@@ -93,8 +119,16 @@ static ScheduleAttr normalizeSchedule(AttentionOp op, ScheduleAttr schedule) {
   };
   if (schedule && (volume(schedule.getTileQ()) == 64 ||
                    volume(schedule.getTileQ()) == 128) &&
-      volume(schedule.getTileKv()) == kKeyTile)
-    return schedule;
+      volume(schedule.getTileKv()) == kKeyTile) {
+    // A schedule without tile_dilation gets the default; an explicit one
+    // (all 1: contiguous tiles) is kept.
+    if (!schedule.getTileDilation().empty())
+      return schedule;
+    return ScheduleAttr::get(op.getContext(), schedule.getTileQ(),
+                             schedule.getTileKv(), schedule.getWarps(),
+                             schedule.getStages(), schedule.getSplitKv(),
+                             defaultTileDilations(op));
+  }
   unsigned axes = op.getNumTokenAxes();
   SmallVector<int64_t> tq(axes, 1), tk(axes, 1);
   if (axes == 1) {
@@ -110,7 +144,8 @@ static ScheduleAttr normalizeSchedule(AttentionOp op, ScheduleAttr schedule) {
     tk[axes - 2] = 4;
     tk[axes - 3] = 4;
   }
-  return ScheduleAttr::get(op.getContext(), tq, tk, volume(tq) / 16, 2, 1);
+  return ScheduleAttr::get(op.getContext(), tq, tk, volume(tq) / 16, 2, 1,
+                          defaultTileDilations(op));
 }
 
 LogicalResult KernelEmitter::checkSupported() {
@@ -157,6 +192,25 @@ LogicalResult KernelEmitter::checkSupported() {
     if (!element.isIntOrFloat())
       return op.emitOpError("inputs must hold integers, floats or booleans");
   }
+  // A tile of one residue class visits only its class's keys: sound only
+  // where the mask keeps no other key, i.e. a neighborhood window on that
+  // axis dilated by a multiple of the tile dilation.
+  SmallVector<NeighborhoodOp> windows = findAxisWindows(op);
+  for (unsigned axis = 0; axis < op.getNumTokenAxes(); ++axis) {
+    int64_t d = schedule.getDilation(axis);
+    dilations.push_back(d);
+    if (d == 1)
+      continue;
+    int64_t maskDilation = constantDilation(windows[axis]);
+    if (maskDilation == 0 || maskDilation % d)
+      return op.emitOpError("schedule tiles token axis ")
+             << axis << " with dilation " << d
+             << ", which needs a neighborhood mask on that axis whose "
+                "dilation is a constant multiple of it";
+    if (op.hasMask() && mlir::attn::maskReadsInputs(op.getMask()))
+      return op.emitOpError("not supported on cuda yet: tile dilation with "
+                            "a mask that reads input tensors");
+  }
   return success();
 }
 
@@ -164,9 +218,41 @@ SmallVector<Value> KernelEmitter::positionsOf(ImplicitLocOpBuilder &b, Value row
                                               ArrayRef<Value> start,
                                               ArrayRef<int64_t> tile) {
   SmallVector<Value> pos;
-  for (auto [s, o] : llvm::zip(start, boxOffsets(b, row, tile)))
-    pos.push_back(arith::AddIOp::create(b, s, o));
+  for (auto [axis, s, o] : llvm::enumerate(start, boxOffsets(b, row, tile))) {
+    if (dilations[axis] == 1) {
+      pos.push_back(arith::AddIOp::create(b, s, o));
+      continue;
+    }
+    // Positions are small and non-negative: the no-wrap flags let LLVM see
+    // that (r + d·p) div d is p and mod d is r in the mask's window rule,
+    // instead of emitting signed i64 division sequences per element. (On
+    // contiguous axes the same flags made NA-2D's mask code longer.)
+    auto flags =
+        arith::IntegerOverflowFlags::nsw | arith::IntegerOverflowFlags::nuw;
+    Value p = arith::AddIOp::create(b, s, o, flags);
+    pos.push_back(arith::AddIOp::create(
+        b, residues[axis],
+        arith::MulIOp::create(b, p, idx(b, dilations[axis]), flags), flags));
+  }
   return pos;
+}
+
+Interval KernelEmitter::axisInterval(ImplicitLocOpBuilder &b, unsigned axis,
+                                     Value start, int64_t tile, Value extent) {
+  if (dilations[axis] == 1)
+    return tileInterval(b, start, tile, extent);
+  // First and last token of the class positions [start, start + tile),
+  // the last clipped to the extent (an interval past it is empty).
+  int64_t d = dilations[axis];
+  auto token = [&](Value p) {
+    return arith::AddIOp::create(b, residues[axis],
+                                 arith::MulIOp::create(b, p, idx(b, d)));
+  };
+  Value first = token(start);
+  Value last = token(arith::AddIOp::create(b, start, idx(b, tile - 1)));
+  last = arith::MinUIOp::create(b, last,
+                                arith::SubIOp::create(b, extent, idx(b, 1)));
+  return {toI64(b, first), toI64(b, last)};
 }
 
 Value KernelEmitter::allBelow(ImplicitLocOpBuilder &b, ArrayRef<Value> pos,
@@ -236,12 +322,24 @@ std::pair<Value, Value> KernelEmitter::elementCoords(ImplicitLocOpBuilder &b,
 
 Value KernelEmitter::maskWord(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart,
                               int64_t m) {
+  Type i32 = b.getI32Type();
+  Value word = arith::ConstantIntOp::create(b, i32, 0);
+  for (auto [e, kept] : llvm::enumerate(keptElements(b, keyStart, m))) {
+    Value bit = arith::ShLIOp::create(b, arith::ExtUIOp::create(b, i32, kept),
+                                      arith::ConstantIntOp::create(b, i32, e));
+    word = arith::OrIOp::create(b, word, bit);
+  }
+  return word;
+}
+
+SmallVector<Value> KernelEmitter::keptElements(ImplicitLocOpBuilder &b,
+                                               ArrayRef<Value> keyStart,
+                                               int64_t m) {
   // Straight-line over the 32 elements (2 rows x 16 columns) and evaluated
   // unconditionally (input reads are guarded anyway), so that LLVM shares
   // what depends on the row alone or the column alone (a neighborhood's
   // window start, doc[b, i]) instead of redoing all of it per element.
-  Type i32 = b.getI32Type();
-  Value word = arith::ConstantIntOp::create(b, i32, 0);
+  SmallVector<Value> keptBits;
   for (int64_t e = 0; e < 32; ++e) {
     auto [row, col] = elementCoords(b, idx(b, e), m);
     SmallVector<Value> qpos = positionsOf(b, row, queryStart, tq);
@@ -256,11 +354,9 @@ Value KernelEmitter::maskWord(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart,
       kept = arith::AndIOp::create(
           b, kept, regions->inlineRegion(b, op.getMask(), coords));
     }
-    Value bit = arith::ShLIOp::create(b, arith::ExtUIOp::create(b, i32, kept),
-                                      arith::ConstantIntOp::create(b, i32, e));
-    word = arith::OrIOp::create(b, word, bit);
+    keptBits.push_back(kept);
   }
-  return word;
+  return keptBits;
 }
 
 void KernelEmitter::applyScoreRule(ImplicitLocOpBuilder &b,
@@ -458,7 +554,16 @@ SmallVector<Value> KernelEmitter::processTile(ImplicitLocOpBuilder &b,
         SmallVector<Value> masked;
         Type i32 = in.getI32Type();
         for (int64_t m = 0; m < mTiles; ++m) {
-          Value word = words.empty() ? maskWord(in, keyStart, m) : words[m];
+          // Evaluated here (no words from before the products): one select
+          // per element on the mask's own i1, no keep word to pack and
+          // unpack.
+          if (words.empty()) {
+            for (auto [e, keep] : llvm::enumerate(keptElements(in, keyStart, m)))
+              masked.push_back(
+                  arith::SelectOp::create(in, keep, s[m][e], minusInf));
+            continue;
+          }
+          Value word = words[m];
           for (int64_t e = 0; e < 32; ++e) {
             Value bit = arith::AndIOp::create(
                 in,
@@ -685,27 +790,43 @@ LogicalResult KernelEmitter::emit() {
     queryExtent.push_back(q.sizes[2 + axis]);
     keyExtent.push_back(k.sizes[2 + axis]);
   }
-  SmallVector<Value> queryCounts;
-  for (auto [extent, tile] : llvm::zip(queryExtent, tq))
-    queryCounts.push_back(arith::CeilDivUIOp::create(b, extent, idx(b, tile)));
+  // Query tiles per axis; on a dilated axis (queryTilesAlong) consecutive
+  // tiles are of consecutive residue classes (r = coordinate mod d, which
+  // LLVM knows lies in [0, d)).
+  SmallVector<Value> queryCounts, classTiles;
+  for (auto [axis, extent] : llvm::enumerate(queryExtent)) {
+    int64_t d = dilations[axis];
+    Value perClass = arith::CeilDivUIOp::create(
+        b, d == 1 ? extent : arith::CeilDivUIOp::create(b, extent, idx(b, d)),
+        idx(b, tq[axis]));
+    classTiles.push_back(perClass);
+    queryCounts.push_back(
+        d == 1 ? perClass : arith::MulIOp::create(b, perClass, idx(b, d)));
+  }
   for (auto [axis, coord] :
-       llvm::enumerate(gridCoordinates(b, queryTile, queryCounts)))
-    queryStart.push_back(arith::MulIOp::create(b, coord, idx(b, tq[axis])));
+       llvm::enumerate(gridCoordinates(b, queryTile, queryCounts))) {
+    Value inClass = coord;
+    residues.push_back(idx(b, 0));
+    if (dilations[axis] > 1) {
+      residues.back() = arith::RemUIOp::create(b, coord, idx(b, dilations[axis]));
+      inClass = arith::DivUIOp::create(b, coord, idx(b, dilations[axis]));
+    }
+    queryStart.push_back(arith::MulIOp::create(b, inClass, idx(b, tq[axis])));
+  }
   SmallVector<NeighborhoodOp> windows = findAxisWindows(op);
-  for (auto [axis, range] : llvm::enumerate(
-           windowKeyRanges(b, op, windows, queryStart, tq, queryExtent,
-                           keyExtent, batch, head, regions->outer()))) {
+  for (auto [axis, range] : llvm::enumerate(windowKeyRanges(
+           b, op, windows, queryStart, tq, queryExtent, keyExtent, batch, head,
+           regions->outer(), dilations, residues))) {
     Value begin = range.first;
-    // Dilated windows start on the global tile grid: the mask's `k mod d`
-    // and `k div d` then fold per element (the start is a known multiple of
-    // the tile), where an exact start costs i64 divisions in every mask
-    // word. On the H200 NA-2D 13x13 with dilation 4 ran 7.9 effective
-    // TFLOP/s grid-aligned and 5.0 window-aligned; without dilation 25.6
+    // Dilated windows on contiguous tiles (a dilation known only at run
+    // time) start on the global tile grid: the mask's `k mod d` and `k div
+    // d` then fold per element (the start is a known multiple of the tile),
+    // where an exact start costs i64 divisions in every mask word. On the
+    // H200 NA-2D 13x13 with dilation 4 ran 7.9 effective TFLOP/s
+    // grid-aligned and 5.0 window-aligned; without dilation 25.6
     // window-aligned and 24.3 grid-aligned.
-    APInt dilation;
-    if (windows[axis] &&
-        !(matchPattern(windows[axis].getDilation(), m_ConstantInt(&dilation)) &&
-          dilation.getSExtValue() <= 1))
+    if (windows[axis] && dilations[axis] == 1 &&
+        constantDilation(windows[axis]) != 1)
       begin = arith::MulIOp::create(
           b, arith::DivUIOp::create(b, begin, idx(b, tk[axis])),
           idx(b, tk[axis]));

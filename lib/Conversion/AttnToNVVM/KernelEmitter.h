@@ -73,8 +73,15 @@ private:
   void accumulateTile(ImplicitLocOpBuilder &b,
                       ArrayRef<SmallVector<Value>> p, Value vTile,
                       SmallVector<Value> &acc);
+  /// Token positions of box position `row` of a query or key tile starting
+  /// at `start` (per axis, in class units on dilated axes: position p is
+  /// token residue + dilation·p).
   SmallVector<Value> positionsOf(ImplicitLocOpBuilder &b, Value row,
                                  ArrayRef<Value> start, ArrayRef<int64_t> tile);
+  /// The token interval (i64) a tile of `tile` positions starting at class
+  /// position `start` spans along `axis`, clipped to `extent`.
+  Interval axisInterval(ImplicitLocOpBuilder &b, unsigned axis, Value start,
+                        int64_t tile, Value extent);
   Value allBelow(ImplicitLocOpBuilder &b, ArrayRef<Value> pos,
                  ArrayRef<Value> extent);
   /// KeyTileLoop.cpp: the key-tile walk (classification, compaction of the
@@ -107,6 +114,10 @@ private:
                                  ValueRange state);
   /// Bit e: whether element e of m-tile `m`'s S fragments is kept.
   Value maskWord(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart, int64_t m);
+  /// Element e (an i1): whether element e of m-tile `m`'s S fragments is
+  /// kept.
+  SmallVector<Value> keptElements(ImplicitLocOpBuilder &b,
+                                  ArrayRef<Value> keyStart, int64_t m);
   void applyScoreRule(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart,
                       int64_t m, SmallVector<Value> &s);
   void storeOutput(ImplicitLocOpBuilder &b, ValueRange state);
@@ -144,6 +155,11 @@ private:
   /// cannot bound: then partial tiles are checked for "nothing kept" first.
   bool maskReadsInputs = false;
   SmallVector<int64_t> tq, tk;
+  /// Per token axis, the schedule's tile dilation d and this CTA's residue
+  /// class r (constant 0 where d = 1): a tile holds the positions
+  /// r + d·p of its class positions p, queries and keys alike.
+  SmallVector<int64_t> dilations;
+  SmallVector<Value> residues;
   TensorParam q, k, v, out;
   std::optional<TensorParam> lse;
   SmallVector<TensorParam> inputs;

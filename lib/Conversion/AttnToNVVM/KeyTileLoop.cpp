@@ -61,14 +61,22 @@ Value KernelEmitter::classifyKeyTile(ImplicitLocOpBuilder &b, Value keyTile) {
                               {toI64(b, head), toI64(b, head)}};
   SmallVector<Interval> keyBoxes;
   for (auto [axis, start] : llvm::enumerate(keyStart)) {
-    Value end = arith::AddIOp::create(b, start, idx(b, tk[axis]));
+    // Ragged: the tile's last position lies past the extent.
+    Value lastPosition = arith::AddIOp::create(b, start, idx(b, tk[axis] - 1));
+    if (dilations[axis] > 1)
+      lastPosition = arith::AddIOp::create(
+          b, residues[axis],
+          arith::MulIOp::create(b, lastPosition, idx(b, dilations[axis])));
     ragged = arith::OrIOp::create(
         b, ragged,
-        arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, end, keyExtent[axis]));
-    keyBoxes.push_back(tileInterval(b, start, tk[axis], keyExtent[axis]));
+        arith::CmpIOp::create(b, arith::CmpIPredicate::uge, lastPosition,
+                              keyExtent[axis]));
+    keyBoxes.push_back(
+        axisInterval(b, axis, start, tk[axis], keyExtent[axis]));
   }
   for (auto [axis, start] : llvm::enumerate(queryStart))
-    boxes.push_back(tileInterval(b, start, tq[axis], queryExtent[axis]));
+    boxes.push_back(
+        axisInterval(b, axis, start, tq[axis], queryExtent[axis]));
   llvm::append_range(boxes, keyBoxes);
   Value mayKeep = arith::ConstantIntOp::create(b, true, 1);
   Value mayDrop = arith::ConstantIntOp::create(b, false, 1);

@@ -26,13 +26,19 @@ void AttnDialect::registerAttributes() {
 LogicalResult
 ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                      ArrayRef<int64_t> tileQ, ArrayRef<int64_t> tileKv,
-                     int64_t warps, int64_t stages, int64_t splitKv) {
+                     int64_t warps, int64_t stages, int64_t splitKv,
+                     ArrayRef<int64_t> tileDilation) {
   if (tileQ.size() != tileKv.size())
     return emitError() << "tile_q has " << tileQ.size()
                        << " token axes but tile_kv has " << tileKv.size();
   auto isPositive = [](int64_t extent) { return extent > 0; };
   if (!llvm::all_of(tileQ, isPositive) || !llvm::all_of(tileKv, isPositive))
     return emitError() << "tile extents must be positive";
+  if (!tileDilation.empty() && tileDilation.size() != tileQ.size())
+    return emitError() << "tile_dilation has " << tileDilation.size()
+                       << " entries for " << tileQ.size() << " token axes";
+  if (!llvm::all_of(tileDilation, isPositive))
+    return emitError() << "tile dilations must be positive";
   // Warps are grouped into warpgroups of four on Hopper and split a tile's
   // rows evenly: a power of two keeps every split exact.
   if (warps <= 0 || warps > 32 || !llvm::isPowerOf2_64(warps))
@@ -62,7 +68,7 @@ int64_t ScheduleAttr::getKeyTileVolume() const {
 int64_t ScheduleAttr::getNumQueryTiles(ArrayRef<int64_t> extents) const {
   assert(extents.size() == getTileQ().size() && "one extent per token axis");
   int64_t tiles = 1;
-  for (auto [extent, tile] : llvm::zip_equal(extents, getTileQ()))
-    tiles *= llvm::divideCeil(extent, tile);
+  for (auto [axis, extent] : llvm::enumerate(extents))
+    tiles *= queryTilesAlong(extent, getTileQ()[axis], getDilation(axis));
   return tiles;
 }

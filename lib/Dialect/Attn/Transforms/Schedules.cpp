@@ -94,5 +94,6 @@ ScheduleAttr mlir::attn::defaultSchedule(AttentionOp op, ScheduleTarget target) 
   }
   int64_t warps = target == ScheduleTarget::cpu ? 1 : 4;
   int64_t stages = target == ScheduleTarget::cpu ? 1 : 2;
-  return ScheduleAttr::get(op.getContext(), tileQ, tileKv, warps, stages, 1);
+  return ScheduleAttr::get(op.getContext(), tileQ, tileKv, warps, stages, 1,
+                          /*tileDilation=*/{});
 }

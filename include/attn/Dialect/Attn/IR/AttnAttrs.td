@@ -57,12 +57,22 @@ def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
     partitions of the key range whose partial results are merged through their
     log-sum-exp (split-KV decoding).
 
+    `tile_dilation` (optional, one entry per token axis, default 1) tiles an
+    axis in dilated coordinates: with dilation `d` a query tile holds the
+    positions `r + d·(s + i)`, `i < tile_q[a]`, of one residue class `r < d`,
+    and its key tiles hold keys of that class only. A neighborhood dilated by
+    `d` pairs a query only with keys of its own class, so such tiles waste no
+    more pairs than an undilated neighborhood does (contiguous tiles keep one
+    key in `d` per axis).
+
     The number of query tiles along axis `a` of extent `L_a` is
-    `ceil(L_a / tile_q[a])`.
+    `ceil(L_a / tile_q[a])`, or `d · ceil(ceil(L_a / d) / tile_q[a])` with
+    dilation `d` (each class holds at most `ceil(L_a / d)` positions).
 
     ```mlir
     #attn.schedule<tile_q = [128], tile_kv = [64], warps = 4, stages = 2, split_kv = 1>
     #attn.schedule<tile_q = [16, 8], tile_kv = [16, 8], warps = 4, stages = 2, split_kv = 1>
+    #attn.schedule<tile_q = [16, 8], tile_kv = [8, 8], warps = 4, stages = 2, split_kv = 1, tile_dilation = [4, 4]>
     ```
   }];
   let parameters = (ins
@@ -70,10 +80,13 @@ def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
     ArrayRefParameter<"int64_t", "key tile extent per token axis">:$tileKv,
     "int64_t":$warps,
     "int64_t":$stages,
-    "int64_t":$splitKv);
+    "int64_t":$splitKv,
+    OptionalArrayRefParameter<"int64_t",
+        "per token axis, the step between a tile's positions (empty: all 1)">:$tileDilation);
   let assemblyFormat = [{
     `<` `tile_q` `=` `[` $tileQ `]` `,` `tile_kv` `=` `[` $tileKv `]` `,`
-    `warps` `=` $warps `,` `stages` `=` $stages `,` `split_kv` `=` $splitKv `>`
+    `warps` `=` $warps `,` `stages` `=` $stages `,` `split_kv` `=` $splitKv
+    (`,` `tile_dilation` `=` `[` $tileDilation^ `]`)? `>`
   }];
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
@@ -83,6 +96,10 @@ def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
     int64_t getQueryTileVolume() const;
     /// Key positions in one (multi-dimensional) key tile.
     int64_t getKeyTileVolume() const;
+    /// The dilation of token axis `axis` (1 unless `tile_dilation` says).
+    int64_t getDilation(unsigned axis) const {
+      return getTileDilation().empty() ? 1 : getTileDilation()[axis];
+    }
     /// Number of query tiles covering `extents` (one extent per token axis).
     int64_t getNumQueryTiles(::llvm::ArrayRef<int64_t> extents) const;
   }];
