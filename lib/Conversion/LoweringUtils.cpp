@@ -79,8 +79,13 @@ SmallVector<Value> gridCoordinates(ImplicitLocOpBuilder &b, Value linear,
   SmallVector<Value> coords(counts.size());
   Value inner = idx(b, 1);
   for (int64_t axis = counts.size() - 1; axis >= 0; --axis) {
-    Value q = arith::DivUIOp::create(b, linear, inner);
-    coords[axis] = arith::RemUIOp::create(b, q, counts[axis]);
+    Value q = axis == int64_t(counts.size()) - 1
+                  ? linear
+                  : Value(arith::DivUIOp::create(b, linear, inner));
+    // The outermost index needs no remainder (linear < the product); a
+    // division by a run-time count is dozens of instructions on a GPU.
+    coords[axis] =
+        axis == 0 ? q : Value(arith::RemUIOp::create(b, q, counts[axis]));
     inner = arith::MulIOp::create(b, inner, counts[axis]);
   }
   return coords;

@@ -62,7 +62,7 @@ SmallVector<Value> boxOffsets(ImplicitLocOpBuilder &b, Value linear,
                               ArrayRef<int64_t> tile);
 
 /// Per-axis tile indices of the `linear`-th tile of a row-major grid of
-/// `counts` tiles.
+/// `counts` tiles; `linear` must be below the product of `counts`.
 SmallVector<Value> gridCoordinates(ImplicitLocOpBuilder &b, Value linear,
                                    ArrayRef<Value> counts);
 

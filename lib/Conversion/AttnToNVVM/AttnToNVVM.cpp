@@ -416,17 +416,16 @@ KernelEmitter::scoreTile(ImplicitLocOpBuilder &b, Value kTile) {
     Value warpgroup = arith::DivUIOp::create(b, warp, idx(b, 4));
     Value qRows = smemOffset(
         b, qSmem, arith::MulIOp::create(b, warpgroup, idx(b, 64 * 128)));
+    Value qDesc = emitSwizzledDescriptor(b, qRows, 16, 1024);
+    Value kDesc = emitSwizzledDescriptor(b, kTile, 16, 1024);
     emitWgmmaBatch(b, [&] {
       for (int64_t kk = 0; kk < headDim / 16; ++kk) {
-        auto at = [&](Value base, int64_t rows) {
-          return smemOffset(b, base,
-                            idx(b, kk / 4 * rows * 128 + kk % 4 * 32));
+        auto at = [&](Value desc, int64_t rows) {
+          return offsetDescriptor(b, desc, kk / 4 * rows * 128 + kk % 4 * 32);
         };
-        s[0] = emitWgmmaSS(
-            b, elementType,
-            emitSwizzledDescriptor(b, at(qRows, tileQ), 16, 1024),
-            emitSwizzledDescriptor(b, at(kTile, kKeyTile), 16, 1024), s[0],
-            /*accumulate=*/kk > 0);
+        s[0] = emitWgmmaSS(b, elementType, at(qDesc, tileQ),
+                           at(kDesc, kKeyTile), s[0],
+                           /*accumulate=*/kk > 0);
       }
     });
     return s;
@@ -485,11 +484,10 @@ void KernelEmitter::accumulateTile(ImplicitLocOpBuilder &b,
     SmallVector<SmallVector<Value>> a;
     for (int64_t kk = 0; kk < kKeyTile / 16; ++kk)
       a.push_back(pFragment(0, kk));
+    Value vDesc = emitSwizzledDescriptor(b, vTile, kKeyTile * 128, 1024);
     emitWgmmaBatch(b, [&] {
       for (int64_t kk = 0; kk < kKeyTile / 16; ++kk) {
-        Value desc = emitSwizzledDescriptor(
-            b, smemOffset(b, vTile, idx(b, kk * 16 * 128)), kKeyTile * 128,
-            1024);
+        Value desc = offsetDescriptor(b, vDesc, kk * 16 * 128);
         SmallVector<Value> acc =
             emitWgmmaRS(b, elementType, a[kk], desc,
                         ArrayRef<Value>(next).slice(accIndex(0, 0), accCount));
@@ -587,46 +585,100 @@ SmallVector<Value> KernelEmitter::processTile(ImplicitLocOpBuilder &b,
   }
 
   // Online softmax on the thread's rows (per m-tile, r = 0: row g, r = 1:
-  // row g + 8).
+  // row g + 8), with the reference max moved lazily (FlashAttention-4): the
+  // exponents use a row's reference r_i, the largest score seen when it
+  // last moved, and r_i moves only when a tile's max exceeds it by more
+  // than kRescaleSlack (log2 units) somewhere in the warp. Until then the
+  // correction of O and of the sums is exactly 1 and skipped; P stays below
+  // 2^kRescaleSlack. O / sum, and the lse (r_i + log2 sum), do not depend on
+  // which reference was used.
+  constexpr double kRescaleSlack = 8.0;
   SmallVector<Value> next(state.begin(), state.end());
   int64_t accCount = valueDim / 8 * 4;
-  for (int64_t m = 0; m < mTiles; ++m) {
-    Value ref[2], correction[2];
+  SmallVector<Value> tileMax(2 * mTiles);
+  Value needed = arith::ConstantIntOp::create(b, false, 1);
+  for (int64_t m = 0; m < mTiles; ++m)
     for (int64_t r = 0; r < 2; ++r) {
-      Value tileMax = minusInf;
+      Value max = minusInf;
       for (int64_t j = 0; j < 8; ++j)
         for (int64_t c = 0; c < 2; ++c)
-          tileMax = arith::MaximumFOp::create(b, tileMax, s[m][j * 4 + 2 * r + c]);
-      tileMax = emitQuadReduce(b, tileMax, /*isMax=*/true);
+          max = arith::MaximumFOp::create(b, max, s[m][j * 4 + 2 * r + c]);
+      max = emitQuadReduce(b, max, /*isMax=*/true);
       if (foldScale)
-        tileMax = arith::MulFOp::create(b, tileMax, scaleLog2e);
+        max = arith::MulFOp::create(b, max, scaleLog2e);
+      tileMax[maxIndex(m, r)] = max;
+      // -inf + slack stays -inf: a row's first kept score always moves it.
+      Value limit = arith::AddFOp::create(b, state[maxIndex(m, r)],
+                                          f32c(b, kRescaleSlack));
+      needed = arith::OrIOp::create(
+          b, needed,
+          arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, max, limit));
+    }
+  // Warp-uniform, so that the skipped rescale is a branch, not predication.
+  Value move = NVVM::VoteSyncOp::create(
+      b, b.getI1Type(), arith::ConstantIntOp::create(b, b.getI32Type(), -1),
+      needed, NVVM::VoteSyncKind::any);
+  SmallVector<Value> ref(2 * mTiles);
+  for (int64_t m = 0; m < mTiles; ++m)
+    for (int64_t r = 0; r < 2; ++r) {
       Value oldMax = state[maxIndex(m, r)];
-      Value newMax = arith::MaximumFOp::create(b, oldMax, tileMax);
+      Value newMax = arith::SelectOp::create(
+          b, move,
+          arith::MaximumFOp::create(b, oldMax, tileMax[maxIndex(m, r)]),
+          oldMax);
       // A row with nothing kept so far subtracts 0: exp2(-inf) stays 0.
       Value empty =
           arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, newMax, minusInf);
-      ref[r] = arith::SelectOp::create(b, empty, zero, newMax);
-      correction[r] = emitFastExp2(b, arith::SubFOp::create(b, oldMax, ref[r]));
+      ref[maxIndex(m, r)] = arith::SelectOp::create(b, empty, zero, newMax);
       next[maxIndex(m, r)] = newMax;
     }
+  // Rescale the sums and O by exp2(old reference - new) where it moved.
+  SmallVector<Value> carried;
+  for (int64_t m = 0; m < mTiles; ++m) {
+    for (int64_t r = 0; r < 2; ++r)
+      carried.push_back(state[sumIndex(m, r)]);
+    for (int64_t e = 0; e < accCount; ++e)
+      carried.push_back(state[accIndex(m, e)]);
+  }
+  SmallVector<Type> carriedTypes(carried.size(), b.getF32Type());
+  SmallVector<Value> rescaled = ifThenElseN(
+      b, move, carriedTypes,
+      [&](ImplicitLocOpBuilder &in) {
+        SmallVector<Value> out;
+        for (int64_t m = 0; m < mTiles; ++m) {
+          Value correction[2];
+          for (int64_t r = 0; r < 2; ++r)
+            correction[r] = emitFastExp2(
+                in, arith::SubFOp::create(in, state[maxIndex(m, r)],
+                                          ref[maxIndex(m, r)]));
+          for (int64_t r = 0; r < 2; ++r)
+            out.push_back(arith::MulFOp::create(in, state[sumIndex(m, r)],
+                                                correction[r]));
+          for (int64_t e = 0; e < accCount; ++e)
+            out.push_back(arith::MulFOp::create(in, state[accIndex(m, e)],
+                                                correction[(e % 4) / 2]));
+        }
+        return out;
+      },
+      [&](ImplicitLocOpBuilder &) { return carried; });
+  for (int64_t m = 0, at = 0; m < mTiles; ++m) {
     Value rowSum[2] = {zero, zero};
-    Value negRef[2] = {arith::NegFOp::create(b, ref[0]),
-                       arith::NegFOp::create(b, ref[1])};
+    Value negRef[2] = {arith::NegFOp::create(b, ref[maxIndex(m, 0)]),
+                       arith::NegFOp::create(b, ref[maxIndex(m, 1)])};
     for (int64_t e = 0; e < 32; ++e) {
       int64_t r = (e % 4) / 2;
-      Value x = foldScale
-                    ? Value(math::FmaOp::create(b, s[m][e], scaleLog2e, negRef[r]))
-                    : Value(arith::SubFOp::create(b, s[m][e], ref[r]));
+      Value x = foldScale ? Value(math::FmaOp::create(b, s[m][e], scaleLog2e,
+                                                      negRef[r]))
+                          : Value(arith::SubFOp::create(
+                                b, s[m][e], ref[maxIndex(m, r)]));
       s[m][e] = emitFastExp2(b, x);
       rowSum[r] = arith::AddFOp::create(b, rowSum[r], s[m][e]);
     }
     for (int64_t r = 0; r < 2; ++r)
-      next[sumIndex(m, r)] = arith::AddFOp::create(
-          b, arith::MulFOp::create(b, state[sumIndex(m, r)], correction[r]),
-          rowSum[r]);
+      next[sumIndex(m, r)] =
+          arith::AddFOp::create(b, rescaled[at++], rowSum[r]);
     for (int64_t e = 0; e < accCount; ++e)
-      next[accIndex(m, e)] = arith::MulFOp::create(b, state[accIndex(m, e)],
-                                                   correction[(e % 4) / 2]);
+      next[accIndex(m, e)] = rescaled[at++];
   }
 
   accumulateTile(b, s, vTile, next);

@@ -45,6 +45,18 @@ Value mlir::attn::gpu_kernel::emitSwizzledDescriptor(ImplicitLocOpBuilder &b,
   return arith::OrIOp::create(b, start, c(fields));
 }
 
+Value mlir::attn::gpu_kernel::offsetDescriptor(ImplicitLocOpBuilder &b,
+                                               Value descriptor,
+                                               int64_t byteOffset) {
+  if (byteOffset == 0)
+    return descriptor;
+  // Shared-memory addresses stay below 256 KiB, so the address field never
+  // carries into the next one.
+  return arith::AddIOp::create(
+      b, descriptor,
+      arith::ConstantIntOp::create(b, b.getI64Type(), byteOffset >> 4));
+}
+
 static NVVM::WGMMATypes wgmmaType(Type elementType) {
   return elementType.isBF16() ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
 }
@@ -71,7 +83,12 @@ SmallVector<Value> mlir::attn::gpu_kernel::emitWgmmaSS(
     ArrayRef<Value> acc, bool accumulate) {
   MLIRContext *ctx = b.getContext();
   int64_t n = 2 * acc.size();
+  // D = A·B (scale-d 0) reads no accumulator: undefined inputs, so that no
+  // instruction writes the accumulator registers inside the batch (zeros
+  // materialised there made ptxas serialise the wgmmas, C7515).
   Value inout = packStruct(b, acc);
+  if (!accumulate)
+    inout = LLVM::UndefOp::create(b, inout.getType());
   auto type = wgmmaType(elementType);
   auto scaleIn = NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one);
   // layoutB = col is B K-major (imm-trans-b 0); layoutA = row, A K-major.

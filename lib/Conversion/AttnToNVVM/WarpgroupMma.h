@@ -34,6 +34,11 @@ Value swizzledChunkOffset(ImplicitLocOpBuilder &b, Value row, Value chunk,
 Value emitSwizzledDescriptor(ImplicitLocOpBuilder &b, Value smem,
                              int64_t leadingBytes, int64_t strideBytes);
 
+/// `descriptor` (emitSwizzledDescriptor) moved by `byteOffset` (a multiple
+/// of 16) in shared memory: one add instead of a new descriptor.
+Value offsetDescriptor(ImplicitLocOpBuilder &b, Value descriptor,
+                       int64_t byteOffset);
+
 /// D (= or +=) A·B for one m64nNk16 step of the warpgroup with both operands
 /// in shared memory, A K-major (row) and B K-major (col): `acc` holds the
 /// thread's N/2 fp32 accumulators in the mma.sync C-fragment order (for
