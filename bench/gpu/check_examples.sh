@@ -68,10 +68,10 @@ run $root/test/Integration/CPU/Inputs/strided_score.attn --dtype=bf16 --shape B=
 run $root/bench/gpu/specs/na2d13.attn --shape B=1,H=2,X=45,Y=38
 run $root/bench/gpu/specs/na2d13d4.attn --shape B=1,H=2,X=61,Y=53
 # Dilated axes are tiled one residue class at a time: classes of unequal
-# length (130 = 4 * 32 + 2), and classes shorter than the window (29 rows:
-# classes of 7 or 8 < 13 keep nothing, every output row is 0).
+# length (130 = 4 * 32 + 2), and classes exactly as long as the window
+# (55 = 4 * 13 + 3: classes of 14, 14, 14 and 13).
 run $root/bench/gpu/specs/na2d13d4.attn --shape B=2,H=1,X=130,Y=67 --seed 2
-run $root/bench/gpu/specs/na2d13d4.attn --shape B=1,H=1,X=29,Y=70 --seed 3
+run $root/bench/gpu/specs/na2d13d4.attn --shape B=1,H=1,X=55,Y=70 --seed 3
 run $ex/neighborhood_1d.attn --shape B=1,H=2,L=4099 --seed 2
 echo "check_examples: $pass PASS, $fail FAIL"
 [ "$fail" -eq 0 ]

@@ -6,7 +6,7 @@ against a float64 PyTorch reference with ragged shapes (outputs poisoned with
 NaN first), then times the ANCHORS.md cases against SDPA (flash, cuDNN) and
 FlexAttention in the same run (median of 3 interleaved rounds per backend). Usage: python3 bench/gpu/run.py [BUNDLE_DIR]
 Environment: NO_CHECKS=1, NO_BENCH=1, CASES=a,b (bench cases), ATTNC_ONLY=1
-(no SDPA/Flex), ALT_BUNDLES=DIR (also time DIR's bundles, as attnc_alt).
+(no SDPA/Flex), ALT_BUNDLES=DIR[,DIR] (also time those bundles, as attnc_<dir name>).
 """
 import ctypes, json, math, os, sys, time
 import torch
@@ -274,13 +274,15 @@ def run_bench(rounds=3):
         mine = (lambda: bundle.launch([q.view(shape5), k.view(shape5), v.view(shape5), out.view(shape5)])) if na \
             else (lambda: bundle.launch([q, k, v, *extra, out]))
         fns = {"attnc": mine}
-        # A/B: ALT_BUNDLES=DIR times that directory's bundle of the case too,
-        # interleaved with the rest ("attnc_alt").
-        alt_dir = os.environ.get("ALT_BUNDLES")
-        if alt_dir and os.path.exists(os.path.join(alt_dir, name + ".json")):
+        # A/B: ALT_BUNDLES=DIR[,DIR...] times those directories' bundles of
+        # the case too, interleaved with the rest ("attnc_<dir name>").
+        for alt_dir in filter(None, os.environ.get("ALT_BUNDLES", "").split(",")):
+            if not os.path.exists(os.path.join(alt_dir, name + ".json")):
+                continue
             alt = Bundle(os.path.join(alt_dir, name + ".json"))
-            fns["attnc_alt"] = (lambda: alt.launch([q.view(shape5), k.view(shape5), v.view(shape5), out.view(shape5)])) if na \
-                else (lambda: alt.launch([q, k, v, *extra, out]))
+            fns["attnc_" + os.path.basename(alt_dir.rstrip("/"))] = \
+                (lambda alt=alt: alt.launch([q.view(shape5), k.view(shape5), v.view(shape5), out.view(shape5)])) if na \
+                else (lambda alt=alt: alt.launch([q, k, v, *extra, out]))
         attnc_only = os.environ.get("ATTNC_ONLY") == "1"
         if kind in (None, "causal") and not attnc_only:
             for be in (SDPBackend.FLASH_ATTENTION, SDPBackend.CUDNN_ATTENTION):

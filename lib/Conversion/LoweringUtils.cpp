@@ -5,7 +5,9 @@
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 namespace mlir::attn {
@@ -224,21 +226,32 @@ void RegionInliner::lowerClonedOp(Operation *cloned,
       const TensorParam &input = inputs[it - placeholders.begin()];
       SmallVector<Value> indices(extract.getIndices());
       Type resultType = extract.getType();
+      auto read = [&](ImplicitLocOpBuilder &in, Value address) -> Value {
+        Value loaded = input.load(in, input.elementType, address);
+        if (resultType.isInteger(1))
+          return arith::CmpIOp::create(
+              in, arith::CmpIPredicate::ne, loaded,
+              arith::ConstantIntOp::create(in, input.elementType, 0));
+        return loaded;
+      };
       // Kernels never read out of bounds: such a read is false / 0.
-      Value value = ifThenElse(
-          at, input.inBounds(at, indices), resultType,
-          [&](ImplicitLocOpBuilder &in) -> Value {
-            Value address = input.addressOf(in, input.offsetOf(in, indices));
-            Value loaded = input.load(in, input.elementType, address);
-            if (resultType.isInteger(1))
-              return arith::CmpIOp::create(
-                  in, arith::CmpIPredicate::ne, loaded,
-                  arith::ConstantIntOp::create(in, input.elementType, 0));
-            return loaded;
-          },
-          [&](ImplicitLocOpBuilder &in) -> Value {
-            return arith::ConstantOp::create(in, in.getZeroAttr(resultType));
-          });
+      Value inBounds = input.inBounds(at, indices);
+      Value zero = arith::ConstantOp::create(at, at.getZeroAttr(resultType));
+      Value value;
+      if (outOfBoundsAddress) {
+        Value address = arith::SelectOp::create(
+            at, inBounds, input.addressOf(at, input.offsetOf(at, indices)),
+            outOfBoundsAddress);
+        value = arith::SelectOp::create(at, inBounds, read(at, address), zero);
+      } else {
+        value = ifThenElse(
+            at, inBounds, resultType,
+            [&](ImplicitLocOpBuilder &in) -> Value {
+              return read(in,
+                          input.addressOf(in, input.offsetOf(in, indices)));
+            },
+            [&](ImplicitLocOpBuilder &) -> Value { return zero; });
+      }
       replaced[extract.getResult()] = value;
       extract.replaceAllUsesWith(value);
       extract.erase();
@@ -262,6 +275,38 @@ void RegionInliner::lowerClonedOp(Operation *cloned,
   }
 }
 
+/// Replaces `ifOp` by both of its branches, inlined before it, and selects
+/// of their yields, when the branches (after flattening their own ifs) do
+/// nothing but compute and load; returns the selects, one per result, or
+/// nothing where it could not. Loads are safe to speculate only when every
+/// read is bounds-safe by construction (RegionInliner::setOutOfBoundsAddress).
+static std::optional<SmallVector<Value>> flattenIf(scf::IfOp ifOp) {
+  if (!ifOp.elseBlock())
+    return std::nullopt;
+  for (Block *block : {ifOp.thenBlock(), ifOp.elseBlock()})
+    for (Operation &o : llvm::make_early_inc_range(*block))
+      if (auto inner = dyn_cast<scf::IfOp>(o); inner && !flattenIf(inner))
+        return std::nullopt;
+  for (Block *block : {ifOp.thenBlock(), ifOp.elseBlock()})
+    for (Operation &o : *block)
+      if (!isa<scf::YieldOp, LLVM::LoadOp>(o) && !isMemoryEffectFree(&o))
+        return std::nullopt;
+  auto thenYield = cast<scf::YieldOp>(ifOp.thenBlock()->getTerminator());
+  auto elseYield = cast<scf::YieldOp>(ifOp.elseBlock()->getTerminator());
+  for (Block *block : {ifOp.thenBlock(), ifOp.elseBlock()})
+    for (Operation &o : llvm::make_early_inc_range(block->without_terminator()))
+      o.moveBefore(ifOp);
+  ImplicitLocOpBuilder at(ifOp.getLoc(), ifOp);
+  SmallVector<Value> selects;
+  for (auto [result, yes, no] : llvm::zip(
+           ifOp.getResults(), thenYield.getOperands(), elseYield.getOperands())) {
+    selects.push_back(arith::SelectOp::create(at, ifOp.getCondition(), yes, no));
+    result.replaceAllUsesWith(selects.back());
+  }
+  ifOp.erase();
+  return selects;
+}
+
 Value RegionInliner::inlineRegion(ImplicitLocOpBuilder &b, Region &region,
                                   ValueRange leading) {
   IRMapping local = mapping;
@@ -278,7 +323,23 @@ Value RegionInliner::inlineRegion(ImplicitLocOpBuilder &b, Region &region,
   DenseMap<Value, Value> replaced;
   for (Operation *o : cloned)
     lowerClonedOp(o, replaced);
-  return replaced.lookup(result) ? replaced.lookup(result) : result;
+  if (replaced.lookup(result))
+    result = replaced.lookup(result);
+  // With bounds-safe reads, the short-circuit branches the spec front end
+  // emits around reads (`a && t[i]`) can be evaluated unconditionally:
+  // straight-line code, whose equal loads LLVM shares.
+  if (outOfBoundsAddress)
+    for (Operation *o : cloned) {
+      auto ifOp = dyn_cast<scf::IfOp>(o);
+      if (!ifOp)
+        continue;
+      SmallVector<Value> results(ifOp.getResults());
+      if (std::optional<SmallVector<Value>> selects = flattenIf(ifOp))
+        for (auto [old, now] : llvm::zip(results, *selects))
+          if (old == result)
+            result = now;
+    }
+  return result;
 }
 
 } // namespace mlir::attn

@@ -103,6 +103,13 @@ public:
   /// Values of the function computed outside the op, mapped into the kernel.
   IRMapping &outer() { return mapping; }
 
+  /// Makes inlined reads of input tensors branch-free: an out-of-bounds read
+  /// loads from `address` (an `!llvm.ptr` to at least 8 readable bytes)
+  /// instead and still yields 0 / false. Straight-line reads let LLVM share
+  /// the loads of equal indices (GPU mask words read doc[b, j] once per
+  /// column, not once per element behind a branch each).
+  void setOutOfBoundsAddress(Value address) { outOfBoundsAddress = address; }
+
   /// Whether a cloned region still uses an input other than through
   /// tensor.extract / tensor.dim (which a kernel cannot lower).
   bool placeholdersInUse() const;
@@ -116,6 +123,7 @@ private:
   SmallVector<TensorParam> inputs;
   SmallVector<Value> placeholders;
   IRMapping mapping;
+  Value outOfBoundsAddress;
 };
 
 } // namespace mlir::attn

@@ -20,8 +20,8 @@
 //     (TileClassification.h) drops empty tiles before the walk (only the
 //     visited ones are iterated, KeyTileLoop.cpp) and runs full ones without
 //     mask code; partial tiles evaluate the cloned mask region per element
-//     into a 32-bit keep word (straight-line, so LLVM shares the per-row
-//     and per-column parts);
+//     and select (straight-line, so LLVM shares the per-row and per-column
+//     parts; reads of input tensors are bounds-safe loads, not branches);
 //   * fully masked rows write 0 and lse -inf.
 // Kernel parameters are exactly cuLaunchKernel's kernelParams: data pointers
 // (q, k, v, inputs..., out, lse?), then per tensor its sizes and strides as
@@ -320,18 +320,6 @@ std::pair<Value, Value> KernelEmitter::elementCoords(ImplicitLocOpBuilder &b,
   return {row, col};
 }
 
-Value KernelEmitter::maskWord(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart,
-                              int64_t m) {
-  Type i32 = b.getI32Type();
-  Value word = arith::ConstantIntOp::create(b, i32, 0);
-  for (auto [e, kept] : llvm::enumerate(keptElements(b, keyStart, m))) {
-    Value bit = arith::ShLIOp::create(b, arith::ExtUIOp::create(b, i32, kept),
-                                      arith::ConstantIntOp::create(b, i32, e));
-    word = arith::OrIOp::create(b, word, bit);
-  }
-  return word;
-}
-
 SmallVector<Value> KernelEmitter::keptElements(ImplicitLocOpBuilder &b,
                                                ArrayRef<Value> keyStart,
                                                int64_t m) {
@@ -521,8 +509,7 @@ void KernelEmitter::accumulateTile(ImplicitLocOpBuilder &b,
 
 SmallVector<Value> KernelEmitter::processTile(ImplicitLocOpBuilder &b,
                                               ArrayRef<Value> keyStart,
-                                              Value needMask,
-                                              ArrayRef<Value> words, Value stage,
+                                              Value needMask, Value stage,
                                               ValueRange state) {
   Type f32 = b.getF32Type();
   // This tile's K and V are in shared memory (walkKeyTiles waited for them).
@@ -549,32 +536,13 @@ SmallVector<Value> KernelEmitter::processTile(ImplicitLocOpBuilder &b,
   flat = ifThenElseN(
       b, needMask, sTypes,
       [&](ImplicitLocOpBuilder &in) {
+        // One select per element on the mask's own i1 (a packed keep word
+        // cost a shift, an and and a compare more per element).
         SmallVector<Value> masked;
-        Type i32 = in.getI32Type();
-        for (int64_t m = 0; m < mTiles; ++m) {
-          // Evaluated here (no words from before the products): one select
-          // per element on the mask's own i1, no keep word to pack and
-          // unpack.
-          if (words.empty()) {
-            for (auto [e, keep] : llvm::enumerate(keptElements(in, keyStart, m)))
-              masked.push_back(
-                  arith::SelectOp::create(in, keep, s[m][e], minusInf));
-            continue;
-          }
-          Value word = words[m];
-          for (int64_t e = 0; e < 32; ++e) {
-            Value bit = arith::AndIOp::create(
-                in,
-                arith::ShRUIOp::create(in, word,
-                                       arith::ConstantIntOp::create(in, i32, e)),
-                arith::ConstantIntOp::create(in, i32, 1));
-            Value keep = arith::CmpIOp::create(
-                in, arith::CmpIPredicate::ne, bit,
-                arith::ConstantIntOp::create(in, i32, 0));
+        for (int64_t m = 0; m < mTiles; ++m)
+          for (auto [e, keep] : llvm::enumerate(keptElements(in, keyStart, m)))
             masked.push_back(
                 arith::SelectOp::create(in, keep, s[m][e], minusInf));
-          }
-        }
         return masked;
       },
       [&](ImplicitLocOpBuilder &) { return flat; });
@@ -807,6 +775,20 @@ LogicalResult KernelEmitter::emit() {
   if (op.getLse())
     lse = params[4 + numInputs];
   regions.emplace(b, inputs, op.getInputs().getTypes());
+  if (!inputs.empty()) {
+    // Eight zero bytes in global memory for the mask's out-of-bounds reads
+    // (RegionInliner::setOutOfBoundsAddress).
+    StringRef zerosName = "__attn_zero_bytes";
+    if (!module.lookupSymbol(zerosName))
+      LLVM::GlobalOp::create(top, func.getLoc(), top.getI64Type(),
+                             /*isConstant=*/true, LLVM::Linkage::Internal,
+                             zerosName, top.getI64IntegerAttr(0),
+                             /*alignment=*/8, /*addrSpace=*/1);
+    Value zeros = LLVM::AddressOfOp::create(
+        b, LLVM::LLVMPointerType::get(ctx, 1), zerosName);
+    regions->setOutOfBoundsAddress(LLVM::AddrSpaceCastOp::create(
+        b, LLVM::LLVMPointerType::get(ctx), zeros));
+  }
   SmallVector<const TensorParam *> byArg{&q, &k, &v};
   for (TensorParam &input : inputs)
     byArg.push_back(&input);

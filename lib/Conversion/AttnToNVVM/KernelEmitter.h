@@ -106,14 +106,10 @@ private:
   SmallVector<Interval> rangeCoordinates(ImplicitLocOpBuilder &b,
                                          ArrayRef<Value> keyStart);
   /// S, softmax and O += P·V of one key tile whose K/V sit in `stage`;
-  /// where `needMask`, `words` (one per m-tile, maskWord; empty: computed
-  /// here, after S) say what is kept.
+  /// where `needMask`, the mask is evaluated per element (keptElements).
   SmallVector<Value> processTile(ImplicitLocOpBuilder &b,
                                  ArrayRef<Value> keyStart, Value needMask,
-                                 ArrayRef<Value> words, Value stage,
-                                 ValueRange state);
-  /// Bit e: whether element e of m-tile `m`'s S fragments is kept.
-  Value maskWord(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart, int64_t m);
+                                 Value stage, ValueRange state);
   /// Element e (an i1): whether element e of m-tile `m`'s S fragments is
   /// kept.
   SmallVector<Value> keptElements(ImplicitLocOpBuilder &b,
