@@ -135,7 +135,7 @@ static ScheduleAttr normalizeSchedule(AttentionOp op, ScheduleAttr schedule) {
     tq[0] = 128;
     tk[0] = 64;
   } else if (axes == 2) {
-    tq = {16, 8};
+    tq = {8, 8};
     tk = {8, 8};
   } else {
     tq[axes - 1] = 8;
