@@ -102,6 +102,10 @@ public:
                                    std::string highLevelIR, PackedKernelFn fn,
                                    std::shared_ptr<const void> owner,
                                    unsigned threads, bool fromDiskCache);
+  /// A CUDA kernel whose code was loaded from a bundle.
+  static Kernel fromCudaKernel(std::string highLevelIR,
+                               std::shared_ptr<const CudaKernel> cuda,
+                               bool fromDiskCache);
 
   struct State;
 

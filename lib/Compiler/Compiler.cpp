@@ -80,6 +80,19 @@ Kernel Kernel::fromPackedFunction(KernelSignature signature,
   return kernel;
 }
 
+Kernel Kernel::fromCudaKernel(std::string highLevelIR,
+                              std::shared_ptr<const CudaKernel> cuda,
+                              bool fromDiskCache) {
+  auto state = std::make_shared<State>();
+  state->signature = cuda->signature();
+  state->highLevelIR = std::move(highLevelIR);
+  state->cuda = std::move(cuda);
+  state->fromDiskCache = fromDiskCache;
+  Kernel kernel;
+  kernel.state = std::move(state);
+  return kernel;
+}
+
 Expected<llvm::StringMap<int64_t>>
 Kernel::bindSizes(llvm::ArrayRef<TensorView> tensors) const {
   // One implementation of the launch checks, shared with the JSON-only
@@ -268,8 +281,7 @@ Expected<Kernel> Compiler::compileSpec(StringRef source, StringRef bufferName,
       return kernel;
     }
   }
-  // The disk cache holds CPU bundles only.
-  const std::string cacheDir = cudaChip ? "" : impl->options.cacheDir;
+  const std::string &cacheDir = impl->options.cacheDir;
   if (!cacheDir.empty()) {
     if (std::optional<Kernel> cached =
             detail::loadFromDiskCache(cacheDir, key, options.threads)) {
@@ -349,6 +361,11 @@ Expected<Kernel> Compiler::compileSpec(StringRef source, StringRef bufferName,
     lowered->image.grid = gridExpressions(state->signature);
     state->cuda = std::make_shared<const CudaKernel>(
         state->signature, std::move(lowered->image));
+    if (!cacheDir.empty()) {
+      Kernel fresh;
+      fresh.state = state;
+      detail::storeInDiskCache(cacheDir, key, fresh);
+    }
     std::lock_guard<std::mutex> lock(impl->mutex);
     auto [it, inserted] = impl->cache.try_emplace(key, state);
     Kernel kernel;

@@ -1,9 +1,10 @@
 //===- DiskCache.cpp - compiled kernels kept as bundles on disk -----------===//
 //
 // Each entry is a bundle directory, `<cache>/<sha256 of the key>/`, holding
-// the manifest and `.so` (written for the host CPU), `key.bin` (the full key,
-// compared on load, so a hash collision is a miss) and `source.mlir` (the
-// high-level IR, which `attnc run --check` hands to the reference).
+// the manifest and code (`.so` written for the host CPU, or `.ptx` and,
+// where ptxas exists, `.cubin`), `key.bin` (the full key, compared on load,
+// so a hash collision is a miss) and `source.mlir` (the high-level IR, which
+// `attnc run --check` hands to the reference).
 //
 // The key is the compiler's in-memory key (spec, target, options, version)
 // plus the identity of the binary holding the compiler (path, size, mtime)
@@ -109,6 +110,11 @@ std::optional<Kernel> attnc::detail::loadFromDiskCache(StringRef dir,
     return std::nullopt;
   }
   auto owner = std::make_shared<LoadedBundle>(std::move(*bundle));
+  if (const CudaKernel *cuda = owner->cudaKernel())
+    // Shares ownership with the bundle that holds the kernel.
+    return Kernel::fromCudaKernel(
+        std::move(*source), std::shared_ptr<const CudaKernel>(owner, cuda),
+        /*fromDiskCache=*/true);
   return Kernel::fromPackedFunction(owner->signature(), std::move(*source),
                                     owner->function(), owner, threads,
                                     /*fromDiskCache=*/true);
@@ -126,8 +132,8 @@ static llvm::Error writeSmallFile(StringRef path, StringRef contents) {
 
 void attnc::detail::storeInDiskCache(StringRef dir, StringRef key,
                                      const Kernel &kernel) {
-  // Without a linker the entry could not be loaded again.
-  if (findLinker().empty())
+  // Without a linker a CPU entry could not be loaded again.
+  if (!kernel.cudaKernel() && findLinker().empty())
     return;
   if (llvm::sys::fs::create_directories(dir))
     return;

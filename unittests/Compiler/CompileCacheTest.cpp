@@ -3,6 +3,7 @@
 #include "TestSpecs.h"
 
 #include "attnc/Compiler.h"
+#include "attnc/CudaLaunch.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -87,6 +88,45 @@ TEST(CompileCacheTest, SecondCompilerLoadsFromDisk) {
   auto bf16 = fresh.compileSpec(causalSpec(), "test.attn", options);
   ASSERT_TRUE(bool(bf16)) << llvm::toString(bf16.takeError());
   EXPECT_FALSE(bf16->isFromDiskCache());
+  EXPECT_EQ(cache.entries(), 2);
+}
+
+// CUDA kernels are cached as CUDA bundles (PTX, cubin where ptxas exists);
+// compiling and loading them needs no GPU.
+TEST(CompileCacheTest, CudaKernelsAreCachedToo) {
+  CacheDir cache;
+  CompileOptions options;
+  options.target = "cuda";
+  options.dtype = "bf16";
+  CudaImage first;
+  {
+    Compiler compiler(CompilerOptions{std::string(cache.path)});
+    auto kernel = compiler.compileSpec(causalSpec(), "test.attn", options);
+    ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
+    ASSERT_NE(kernel->cudaKernel(), nullptr);
+    EXPECT_FALSE(kernel->isFromDiskCache());
+    first.ptx = kernel->cudaKernel()->image().ptx;
+    first.grid = kernel->cudaKernel()->image().grid;
+    first.dynamicSharedMemory =
+        kernel->cudaKernel()->image().dynamicSharedMemory;
+  }
+  EXPECT_EQ(cache.entries(), 1);
+  Compiler fresh(CompilerOptions{std::string(cache.path)});
+  auto kernel = fresh.compileSpec(causalSpec(), "test.attn", options);
+  ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
+  EXPECT_TRUE(kernel->isFromDiskCache());
+  ASSERT_NE(kernel->cudaKernel(), nullptr);
+  const CudaImage &image = kernel->cudaKernel()->image();
+  EXPECT_EQ(image.ptx, first.ptx);
+  EXPECT_EQ(image.grid, first.grid);
+  EXPECT_EQ(image.dynamicSharedMemory, first.dynamicSharedMemory);
+  EXPECT_EQ(kernel->signature().params.size(), 4u);
+  EXPECT_NE(kernel->highLevelIR().find("attn.attention"), std::string::npos);
+  // The cpu kernel of the same spec is another entry.
+  options.target = "cpu";
+  auto cpu = fresh.compileSpec(causalSpec(), "test.attn", options);
+  ASSERT_TRUE(bool(cpu)) << llvm::toString(cpu.takeError());
+  EXPECT_EQ(cpu->cudaKernel(), nullptr);
   EXPECT_EQ(cache.entries(), 2);
 }
 
