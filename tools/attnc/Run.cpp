@@ -149,6 +149,12 @@ int attnc::tool::runSpec(const RunOptions &options) {
   if (!sizes)
     return fail(toString(sizes.takeError()));
 
+  if (options.device != -1 &&
+      !llvm::StringRef(options.target).starts_with("cuda"))
+    return fail("--device applies to --target=cuda only");
+  if (options.device < -1)
+    return fail("--device must be a CUDA device ordinal (0, 1, ...), got " +
+                std::to_string(options.device));
   attnc::Compiler compiler;
   attnc::CompileOptions compileOptions;
   compileOptions.target = options.target;
@@ -188,7 +194,8 @@ int attnc::tool::runSpec(const RunOptions &options) {
   bool onCuda = kernel->cudaKernel() != nullptr;
   std::optional<DeviceArguments> device;
   if (onCuda) {
-    auto uploaded = DeviceArguments::upload(views);
+    auto uploaded =
+        DeviceArguments::upload(views, std::max(options.device, 0));
     if (!uploaded)
       return fail(toString(uploaded.takeError()));
     device = std::move(*uploaded);

@@ -20,13 +20,15 @@ struct RunOptions {
   bool bench = false;
   uint64_t seed = 0;
   unsigned threads = 0;
+  /// The CUDA device ordinal of a cuda run; -1: not given (device 0).
+  int device = -1;
 };
 
 /// Device copies of a run's arguments (RunCuda.cpp).
 struct DeviceArguments {
-  /// Copies every host tensor (contiguous) to device 0.
+  /// Copies every host tensor (contiguous) to CUDA device `device`.
   static llvm::Expected<DeviceArguments>
-  upload(llvm::ArrayRef<TensorView> host);
+  upload(llvm::ArrayRef<TensorView> host, int device);
   /// Waits for the device, then copies back the tensors marked `wanted`.
   llvm::Error download(llvm::ArrayRef<TensorView> host,
                        llvm::ArrayRef<bool> wanted) const;

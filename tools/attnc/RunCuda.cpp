@@ -2,7 +2,8 @@
 //
 // The host makes and checks the data exactly as for CPU runs (Run.cpp); this
 // file only moves it: every argument, the NaN-poisoned outputs included, is
-// copied to device memory of device 0's primary context, the kernel is
+// copied to device memory of the chosen device's primary context (--device,
+// default 0), the kernel is
 // launched there, and the outputs are copied back for the check. Timing uses
 // CUDA events around each launch.
 //
@@ -28,8 +29,8 @@ static size_t bytesOf(const TensorView &view) {
 }
 
 Expected<tool::DeviceArguments>
-tool::DeviceArguments::upload(llvm::ArrayRef<TensorView> host) {
-  if (auto context = cuda::usePrimaryContext(0); !context)
+tool::DeviceArguments::upload(llvm::ArrayRef<TensorView> host, int device) {
+  if (auto context = cuda::usePrimaryContext(device); !context)
     return context.takeError();
   DeviceArguments args;
   for (const TensorView &view : host) {
@@ -38,11 +39,11 @@ tool::DeviceArguments::upload(llvm::ArrayRef<TensorView> host) {
       return buffer.takeError();
     if (Error error = buffer->copyFromHost(view.data, bytesOf(view)))
       return std::move(error);
-    TensorView device = view;
-    device.data = buffer->data();
-    device.device = DeviceType::cuda;
-    device.deviceId = 0;
-    args.views.push_back(std::move(device));
+    TensorView onDevice = view;
+    onDevice.data = buffer->data();
+    onDevice.device = DeviceType::cuda;
+    onDevice.deviceId = device;
+    args.views.push_back(std::move(onDevice));
     args.buffers.push_back(std::move(*buffer));
   }
   return args;

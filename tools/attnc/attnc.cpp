@@ -94,6 +94,12 @@ static cl::opt<unsigned>
             cl::init(0), cl::sub(runCommand), cl::sub(tuneCommand),
             cl::cat(runCategory));
 
+static cl::opt<int>
+    deviceOrdinal("device",
+                  cl::desc("CUDA device ordinal of a --target=cuda run "
+                           "(default 0)"),
+                  cl::init(-1), cl::sub(runCommand), cl::cat(runCategory));
+
 static int fail(const Twine &message) {
   WithColor::error(errs(), "attnc") << message << "\n";
   return 1;
@@ -253,6 +259,7 @@ int main(int argc, char **argv) {
     options.bench = bench;
     options.seed = seed;
     options.threads = threads;
+    options.device = deviceOrdinal;
     return attnc::tool::runSpec(options);
   }
   if (tuneCommand)
