@@ -1,12 +1,16 @@
-"""Device tensors for CUDA kernels: PyTorch tensors and objects with
-`__cuda_array_interface__` (CuPy, Numba, ...), without importing either.
+"""Device tensors for CUDA kernels: PyTorch tensors, objects with
+`__cuda_array_interface__` (CuPy, Numba, ...) and objects that only speak
+DLPack (`__dlpack__` / `__dlpack_device__`), without importing any of them.
 
 PyTorch tensors are read through their own attributes (data_ptr, stride,
 dtype, device), because torch's __cuda_array_interface__ refuses bfloat16,
-the dtype attention mostly runs in. Everything else goes through the CUDA
-Array Interface (v2/v3). DLPack-only objects are not accepted yet: convert
-them with torch.from_dlpack or cupy.from_dlpack first.
+the dtype attention mostly runs in. Then the CUDA Array Interface (v2/v3),
+then DLPack: the capsule's DLTensor is read in place with ctypes (the
+capsule, kept with the tensor, still owns it; its producer keeps the memory
+alive as long as the object passed in lives).
 """
+
+import ctypes
 
 from . import _capi
 
@@ -18,6 +22,65 @@ _TORCH_NAMES = {"float32": "f32", "float16": "f16", "bfloat16": "bf16",
                 "bool": "bool"}
 
 
+# DLPack (dlpack.h, v0.8 ABI, which v1.0's unversioned capsules keep).
+_DL_CPU, _DL_CUDA, _DL_CUDA_MANAGED = 1, 2, 13
+_DL_DTYPES = {(2, 32): "f32", (2, 16): "f16", (2, 64): "f64", (0, 32): "i32",
+              (0, 64): "i64", (4, 16): "bf16", (6, 8): "bool"}
+
+
+class _DLDevice(ctypes.Structure):
+    _fields_ = [("device_type", ctypes.c_int32), ("device_id", ctypes.c_int32)]
+
+
+class _DLDataType(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint8), ("bits", ctypes.c_uint8),
+                ("lanes", ctypes.c_uint16)]
+
+
+class _DLTensor(ctypes.Structure):
+    _fields_ = [("data", ctypes.c_void_p), ("device", _DLDevice),
+                ("ndim", ctypes.c_int32), ("dtype", _DLDataType),
+                ("shape", ctypes.POINTER(ctypes.c_int64)),
+                ("strides", ctypes.POINTER(ctypes.c_int64)),
+                ("byte_offset", ctypes.c_uint64)]
+
+
+def dlpack_fields(capsule):
+    """A dict of a "dltensor" capsule's fields, read without consuming it:
+    data (pointer, byte offset applied), dtype (attnc name or None),
+    dl_dtype (code, bits, lanes), shape, strides (elements), device_type,
+    device_id."""
+    get = ctypes.pythonapi.PyCapsule_GetPointer
+    get.restype = ctypes.c_void_p
+    get.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    address = get(capsule, b"dltensor")
+    # DLManagedTensor starts with its DLTensor.
+    t = _DLTensor.from_address(address)
+    shape = tuple(t.shape[i] for i in range(t.ndim))
+    if t.strides:
+        strides = tuple(t.strides[i] for i in range(t.ndim))
+    else:  # C-contiguous
+        strides, step = [], 1
+        for extent in reversed(shape):
+            strides.insert(0, step)
+            step *= extent
+        strides = tuple(strides)
+    dtype = None
+    if t.dtype.lanes == 1:
+        dtype = _DL_DTYPES.get((t.dtype.code, t.dtype.bits))
+    return dict(data=(t.data or 0) + t.byte_offset, dtype=dtype,
+                dl_dtype=(t.dtype.code, t.dtype.bits, t.dtype.lanes),
+                shape=shape, strides=strides,
+                device_type=t.device.device_type, device_id=t.device.device_id)
+
+
+def _dlpack_device(x):
+    if not hasattr(x, "__dlpack__") or not hasattr(x, "__dlpack_device__"):
+        return None
+    device_type, device_id = x.__dlpack_device__()
+    return int(device_type), int(device_id)
+
+
 def is_torch(x):
     return type(x).__module__.startswith("torch") and hasattr(x, "data_ptr")
 
@@ -26,7 +89,10 @@ def is_device_array(x):
     """Whether `x` is memory a CUDA kernel can be given."""
     if is_torch(x):
         return x.device.type == "cuda"
-    return hasattr(x, "__cuda_array_interface__")
+    if hasattr(x, "__cuda_array_interface__"):
+        return True
+    device = _dlpack_device(x)
+    return device is not None and device[0] in (_DL_CUDA, _DL_CUDA_MANAGED)
 
 
 class DeviceTensor:
@@ -45,6 +111,19 @@ class DeviceTensor:
             self.strides = tuple(x.stride())
             self.data = x.data_ptr() if x.numel() else 0
             self.device = x.device.index or 0
+        elif not hasattr(x, "__cuda_array_interface__"):
+            device = _dlpack_device(x)
+            if device is None or device[0] not in (_DL_CUDA, _DL_CUDA_MANAGED):
+                raise TypeError("attnc: tensor %r is not in CUDA memory "
+                                "(DLPack device %s); this kernel runs on cuda"
+                                % (name, device))
+            # Kept: the capsule owns the DLTensor read below.
+            self.capsule = x.__dlpack__()
+            fields = dlpack_fields(self.capsule)
+            self.data, self.dtype = fields["data"], fields["dtype"]
+            self.shape, self.strides = fields["shape"], fields["strides"]
+            self.device = fields["device_id"]
+            dtype = "(DLPack code, bits, lanes) %s" % (fields["dl_dtype"],)
         else:
             cai = x.__cuda_array_interface__
             self.dtype = _TYPESTRS.get(cai["typestr"])

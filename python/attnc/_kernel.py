@@ -282,8 +282,8 @@ class Kernel:
         for param, array in zip(params, arrays):
             if not _cuda.is_device_array(array):
                 raise TypeError("attnc: kernel %r runs on cuda; tensor %r must "
-                                "be a CUDA tensor (PyTorch, or an object with "
-                                "__cuda_array_interface__), got %s"
+                                "be a CUDA tensor (PyTorch, an object with "
+                                "__cuda_array_interface__ or DLPack), got %s"
                                 % (self.name, param.name, type(array).__name__))
             tensors.append(_cuda.DeviceTensor(param.name, array))
         sizes = {}

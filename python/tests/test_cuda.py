@@ -12,7 +12,7 @@ import unittest
 import numpy as np
 
 import attnc
-from attnc import _capi
+from attnc import _capi, _cuda
 
 SPEC = """attention causal64 {
   q: f16[B, H, L, 64]
@@ -103,6 +103,53 @@ class CudaKernelTest(unittest.TestCase):
     @unittest.skipIf(has_libcuda(), "libcuda.so.1 is installed here")
     def test_no_driver_message(self):
         self.assertIn("no CUDA driver", str(self.refused()))
+
+    def test_dlpack_capsules_are_read_in_place(self):
+        # NumPy's DLPack capsules (cpu) exercise the same reader as CUDA ones.
+        base = np.arange(2 * 3 * 8, dtype=np.float32).reshape(2, 3, 8)
+        view = base[:, 1:, ::2]
+        fields = _cuda.dlpack_fields(view.__dlpack__())
+        self.assertEqual(fields["data"], view.ctypes.data)
+        self.assertEqual(fields["dtype"], "f32")
+        self.assertEqual(fields["shape"], (2, 2, 4))
+        self.assertEqual(fields["strides"], (24, 8, 2))
+        self.assertEqual(fields["device_type"], 1)
+        half = np.zeros((4, 5), np.float16)
+        self.assertEqual(_cuda.dlpack_fields(half.__dlpack__())["strides"],
+                         (5, 1))
+        self.assertIsNone(_cuda.dlpack_fields(
+            np.zeros(3, np.uint8).__dlpack__())["dtype"])
+
+    def test_dlpack_only_objects(self):
+        class DLPackOnly:
+            """Speaks DLPack alone, claiming CUDA device `device_type`."""
+
+            def __init__(self, array, device_type):
+                self.array, self.device_type = array, device_type
+
+            def __dlpack__(self, stream=None):
+                return self.array.__dlpack__()
+
+            def __dlpack_device__(self):
+                return (self.device_type, 0)
+
+        q = np.zeros((2, 4, 100, 64), np.float16)
+        on_cpu = DLPackOnly(q, 1)
+        with self.assertRaises(TypeError) as caught:
+            self.kernel(on_cpu, on_cpu, on_cpu)
+        self.assertIn("runs on cuda", str(caught.exception))
+        # Claimed CUDA memory gets through every check that needs no driver
+        # (shapes, dtype, alignment) and stops at the driver's.
+        fake = DLPackOnly(q, 2)
+        with self.assertRaises(attnc.AttncError) as caught:
+            self.kernel(fake, fake, fake, out=fake, stream=0)
+        message = str(caught.exception)
+        self.assertTrue("no CUDA driver" in message or "host memory" in message,
+                        message)
+        wrong = DLPackOnly(np.zeros((2, 4, 100, 64), np.float32), 2)
+        with self.assertRaises(attnc.AttncError) as caught:
+            self.kernel(wrong, fake, fake, out=fake, stream=0)
+        self.assertIn("tensor 'q' must be f16, got f32", str(caught.exception))
 
     def test_bundle_round_trip(self):
         with tempfile.TemporaryDirectory() as directory:
