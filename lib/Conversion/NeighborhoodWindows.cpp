@@ -172,11 +172,12 @@ SmallVector<std::pair<Value, Value>> mlir::attn::windowKeyRanges(
   for (auto [axis, constWindow] : llvm::enumerate(windows)) {
     NeighborhoodOp window = constWindow;
     int64_t d = dilations.empty() ? 1 : dilations[axis];
+    Value residue = d == 1 ? Value() : residues[axis];
     // Token position of class position p.
     auto token = [&](Value p) -> Value {
       if (d == 1)
         return p;
-      return arith::AddIOp::create(b, residues[axis],
+      return arith::AddIOp::create(b, residue,
                                    arith::MulIOp::create(b, p, idx(b, d)));
     };
     Value begin = idx(b, 0), end = keyExtent[axis];
@@ -220,7 +221,7 @@ SmallVector<std::pair<Value, Value>> mlir::attn::windowKeyRanges(
         return arith::DivUIOp::create(
             b,
             arith::SubIOp::create(b, arith::AddIOp::create(b, x, idx(b, d - 1)),
-                                  residues[axis]),
+                                  residue),
             idx(b, d));
       };
       begin = classCeil(begin);
