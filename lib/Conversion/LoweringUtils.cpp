@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
@@ -275,11 +276,32 @@ void RegionInliner::lowerClonedOp(Operation *cloned,
   }
 }
 
+/// Whether `o` may run where its branch would not have: pure ops (and the
+/// bounds-safe loads), except integer divisions and remainders by anything
+/// but a constant other than 0 and -1 — MLIR calls floordivsi and remsi
+/// pure, but they lower to LLVM's sdiv/srem, undefined for such divisors,
+/// and a guard like `w != 0 && t[i / w]` exists to avoid exactly that.
+static bool isSafeToSpeculate(Operation &o) {
+  if (isa<scf::YieldOp, LLVM::LoadOp>(o))
+    return true;
+  if (!isPure(&o))
+    return false;
+  if (isa<arith::DivSIOp, arith::DivUIOp, arith::CeilDivSIOp,
+          arith::CeilDivUIOp, arith::FloorDivSIOp, arith::RemSIOp,
+          arith::RemUIOp>(o)) {
+    APInt divisor;
+    return matchPattern(o.getOperand(1), m_ConstantInt(&divisor)) &&
+           !divisor.isZero() && !divisor.isAllOnes();
+  }
+  return true;
+}
+
 /// Replaces `ifOp` by both of its branches, inlined before it, and selects
 /// of their yields, when the branches (after flattening their own ifs) do
-/// nothing but compute and load; returns the selects, one per result, or
-/// nothing where it could not. Loads are safe to speculate only when every
-/// read is bounds-safe by construction (RegionInliner::setOutOfBoundsAddress).
+/// nothing but compute (pure, speculatable ops) and load; returns the
+/// selects, one per result, or nothing where it could not. Loads are safe to
+/// speculate only when every read is bounds-safe by construction
+/// (RegionInliner::setOutOfBoundsAddress).
 static std::optional<SmallVector<Value>> flattenIf(scf::IfOp ifOp) {
   if (!ifOp.elseBlock())
     return std::nullopt;
@@ -289,7 +311,7 @@ static std::optional<SmallVector<Value>> flattenIf(scf::IfOp ifOp) {
         return std::nullopt;
   for (Block *block : {ifOp.thenBlock(), ifOp.elseBlock()})
     for (Operation &o : *block)
-      if (!isa<scf::YieldOp, LLVM::LoadOp>(o) && !isMemoryEffectFree(&o))
+      if (!isSafeToSpeculate(o))
         return std::nullopt;
   auto thenYield = cast<scf::YieldOp>(ifOp.thenBlock()->getTerminator());
   auto elseYield = cast<scf::YieldOp>(ifOp.elseBlock()->getTerminator());
@@ -320,6 +342,12 @@ Value RegionInliner::inlineRegion(ImplicitLocOpBuilder &b, Region &region,
     cloned.push_back(b.clone(o, local));
   Value result = local.lookupOrDefault(
       cast<YieldOp>(block.getTerminator()).getValues()[0]);
+  // Lowering erases some cloned ops (extracts, dims, neighborhoods), never
+  // an scf.if: take the ifs first.
+  SmallVector<scf::IfOp> ifs;
+  for (Operation *o : cloned)
+    if (auto ifOp = dyn_cast<scf::IfOp>(o))
+      ifs.push_back(ifOp);
   DenseMap<Value, Value> replaced;
   for (Operation *o : cloned)
     lowerClonedOp(o, replaced);
@@ -329,10 +357,7 @@ Value RegionInliner::inlineRegion(ImplicitLocOpBuilder &b, Region &region,
   // emits around reads (`a && t[i]`) can be evaluated unconditionally:
   // straight-line code, whose equal loads LLVM shares.
   if (outOfBoundsAddress)
-    for (Operation *o : cloned) {
-      auto ifOp = dyn_cast<scf::IfOp>(o);
-      if (!ifOp)
-        continue;
+    for (scf::IfOp ifOp : ifs) {
       SmallVector<Value> results(ifOp.getResults());
       if (std::optional<SmallVector<Value>> selects = flattenIf(ifOp))
         for (auto [old, now] : llvm::zip(results, *selects))

@@ -45,15 +45,18 @@ class _DLTensor(ctypes.Structure):
                 ("byte_offset", ctypes.c_uint64)]
 
 
+# A private prototype: ctypes.pythonapi's own is shared by the process.
+_capsule_pointer = ctypes.PYFUNCTYPE(
+    ctypes.c_void_p, ctypes.py_object, ctypes.c_char_p)(
+        ("PyCapsule_GetPointer", ctypes.pythonapi))
+
+
 def dlpack_fields(capsule):
     """A dict of a "dltensor" capsule's fields, read without consuming it:
     data (pointer, byte offset applied), dtype (attnc name or None),
     dl_dtype (code, bits, lanes), shape, strides (elements), device_type,
     device_id."""
-    get = ctypes.pythonapi.PyCapsule_GetPointer
-    get.restype = ctypes.c_void_p
-    get.argtypes = [ctypes.py_object, ctypes.c_char_p]
-    address = get(capsule, b"dltensor")
+    address = _capsule_pointer(capsule, b"dltensor")
     # DLManagedTensor starts with its DLTensor.
     t = _DLTensor.from_address(address)
     shape = tuple(t.shape[i] for i in range(t.ndim))
@@ -99,7 +102,9 @@ class DeviceTensor:
     """What a descriptor needs: pointer, attnc dtype name, shape, strides in
     elements, device ordinal."""
 
-    def __init__(self, name, x):
+    def __init__(self, name, x, stream=None):
+        """`stream`: the launch's stream, for a DLPack producer to order its
+        work before (None: the legacy default stream)."""
         self.source = x
         if is_torch(x):
             if x.device.type != "cuda":
@@ -117,8 +122,10 @@ class DeviceTensor:
                 raise TypeError("attnc: tensor %r is not in CUDA memory "
                                 "(DLPack device %s); this kernel runs on cuda"
                                 % (name, device))
-            # Kept: the capsule owns the DLTensor read below.
-            self.capsule = x.__dlpack__()
+            # Kept: the capsule owns the DLTensor read below. DLPack names
+            # the legacy default stream 1 (0 is not allowed).
+            handle = stream_handle(stream) if stream is not None else 0
+            self.capsule = x.__dlpack__(stream=handle or 1)
             fields = dlpack_fields(self.capsule)
             self.data, self.dtype = fields["data"], fields["dtype"]
             self.shape, self.strides = fields["shape"], fields["strides"]
@@ -154,15 +161,21 @@ def _capi_error(message):
     return AttncError(message, _capi.LAUNCH_ERROR)
 
 
+def stream_handle(stream):
+    """The CUstream of `stream`: an int, or an object with `cuda_stream`
+    (torch) or `ptr` (CuPy)."""
+    for attribute in ("cuda_stream", "ptr"):
+        if hasattr(stream, attribute):
+            return int(getattr(stream, attribute))
+    return int(stream)
+
+
 def current_stream(first, stream):
-    """The CUstream to launch on: `stream` (an int, or an object with
-    `cuda_stream` (torch) or `ptr` (CuPy)), else the framework's current
-    stream on the first tensor's device, else the default stream (0)."""
+    """The CUstream to launch on: `stream` (stream_handle), else the
+    framework's current stream on the first tensor's device, else the
+    default stream (0)."""
     if stream is not None:
-        for attribute in ("cuda_stream", "ptr"):
-            if hasattr(stream, attribute):
-                return int(getattr(stream, attribute))
-        return int(stream)
+        return stream_handle(stream)
     x = first.source
     if is_torch(x):
         import torch

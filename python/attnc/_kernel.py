@@ -285,7 +285,7 @@ class Kernel:
                                 "be a CUDA tensor (PyTorch, an object with "
                                 "__cuda_array_interface__ or DLPack), got %s"
                                 % (self.name, param.name, type(array).__name__))
-            tensors.append(_cuda.DeviceTensor(param.name, array))
+            tensors.append(_cuda.DeviceTensor(param.name, array, stream))
         sizes = {}
         for param, tensor in zip(params, tensors):
             if len(tensor.shape) != len(param.dims):
@@ -306,7 +306,7 @@ class Kernel:
                 results.append(_cuda.empty_like_framework(
                     tensors[0], self._shape_of(param, sizes), param.dtype))
         for param, result in zip(self.params[len(params):], results):
-            tensors.append(_cuda.DeviceTensor(param.name, result))
+            tensors.append(_cuda.DeviceTensor(param.name, result, stream))
         keep = []
         descriptors = []
         for param, tensor in zip(self.params, tensors):

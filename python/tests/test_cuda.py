@@ -128,11 +128,13 @@ class CudaKernelTest(unittest.TestCase):
                 self.array, self.device_type = array, device_type
 
             def __dlpack__(self, stream=None):
+                streams.append(stream)
                 return self.array.__dlpack__()
 
             def __dlpack_device__(self):
                 return (self.device_type, 0)
 
+        streams = []
         q = np.zeros((2, 4, 100, 64), np.float16)
         on_cpu = DLPackOnly(q, 1)
         with self.assertRaises(TypeError) as caught:
@@ -146,6 +148,12 @@ class CudaKernelTest(unittest.TestCase):
         message = str(caught.exception)
         self.assertTrue("no CUDA driver" in message or "host memory" in message,
                         message)
+        # The producer is told the launch's stream (1: the legacy default).
+        self.assertEqual(streams, [1, 1, 1, 1])
+        del streams[:]
+        with self.assertRaises(attnc.AttncError):
+            self.kernel(fake, fake, fake, out=fake, stream=0x1234)
+        self.assertEqual(streams, [0x1234] * 4)
         wrong = DLPackOnly(np.zeros((2, 4, 100, 64), np.float32), 2)
         with self.assertRaises(attnc.AttncError) as caught:
             self.kernel(wrong, fake, fake, out=fake, stream=0)
