@@ -3,7 +3,10 @@
 #include "attn/Conversion/NeighborhoodWindows.h"
 #include "attn/Conversion/LoweringUtils.h"
 
+#include "attn/Dialect/Attn/Analysis/TileClassification.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Matchers.h"
 
 #include "llvm/ADT/SmallPtrSet.h"
 
@@ -230,4 +233,60 @@ SmallVector<std::pair<Value, Value>> mlir::attn::windowKeyRanges(
     ranges.push_back({begin, end});
   }
   return ranges;
+}
+
+int64_t mlir::attn::constantWindowDilation(NeighborhoodOp window) {
+  APInt dilation;
+  if (!window || !matchPattern(window.getDilation(), m_ConstantInt(&dilation)))
+    return 0;
+  return std::max<int64_t>(dilation.getSExtValue(), 1);
+}
+
+SmallVector<int64_t> mlir::attn::residueClassDilations(AttentionOp op) {
+  SmallVector<int64_t> dilations;
+  bool any = false;
+  for (NeighborhoodOp window : findAxisWindows(op)) {
+    int64_t d = constantWindowDilation(window);
+    dilations.push_back(std::max<int64_t>(d, 1));
+    any |= d > 1;
+  }
+  if (!any || (op.hasMask() && maskReadsInputs(op.getMask())))
+    return {};
+  return dilations;
+}
+
+LogicalResult mlir::attn::checkTileDilations(AttentionOp op,
+                                             ScheduleAttr schedule) {
+  SmallVector<NeighborhoodOp> windows = findAxisWindows(op);
+  for (unsigned axis = 0; axis < op.getNumTokenAxes(); ++axis) {
+    int64_t d = schedule.getDilation(axis);
+    if (d == 1)
+      continue;
+    int64_t maskDilation = constantWindowDilation(windows[axis]);
+    if (maskDilation == 0 || maskDilation % d)
+      return op.emitOpError("schedule tiles token axis ")
+             << axis << " with dilation " << d
+             << ", which needs a neighborhood mask on that axis whose "
+                "dilation is a constant multiple of it";
+    if (op.hasMask() && maskReadsInputs(op.getMask()))
+      return op.emitOpError("tile dilation with a mask that reads input "
+                            "tensors is not supported yet");
+  }
+  return success();
+}
+
+Interval mlir::attn::dilatedTileInterval(ImplicitLocOpBuilder &b, Value start,
+                                         int64_t tile, Value extent,
+                                         Value residue, int64_t dilation) {
+  if (dilation == 1)
+    return tileInterval(b, start, tile, extent);
+  auto token = [&](Value p) {
+    return arith::AddIOp::create(b, residue,
+                                 arith::MulIOp::create(b, p, idx(b, dilation)));
+  };
+  Value first = token(start);
+  Value last = token(arith::AddIOp::create(b, start, idx(b, tile - 1)));
+  last = arith::MinUIOp::create(b, last,
+                                arith::SubIOp::create(b, extent, idx(b, 1)));
+  return {toI64(b, first), toI64(b, last)};
 }

@@ -12,6 +12,7 @@
 #ifndef ATTN_CONVERSION_NEIGHBORHOODWINDOWS_H
 #define ATTN_CONVERSION_NEIGHBORHOODWINDOWS_H
 
+#include "attn/Dialect/Attn/Analysis/TileClassification.h"
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 
 #include "mlir/IR/IRMapping.h"
@@ -30,6 +31,33 @@ SmallVector<unsigned> argumentsOf(Value v, Block &block);
 /// only on batch, head and values from outside the mask (so they are known
 /// before the key walk); null where there is none.
 SmallVector<NeighborhoodOp> findAxisWindows(AttentionOp op);
+
+/// The dilation of `window`'s rule when it is a constant (at least 1), else
+/// 0 (also for a null window).
+int64_t constantWindowDilation(NeighborhoodOp window);
+
+/// Per token axis, the tile dilation both kernels use by default
+/// (#attn.schedule tile_dilation): the constant dilation of the axis'
+/// neighborhood window, so that a tile holds one residue class and every key
+/// of its key tiles can be paired with every query, or 1. Empty (contiguous
+/// tiles everywhere) when no axis is dilated or the mask reads tensors
+/// (their per-tile input ranges scan contiguous boxes).
+SmallVector<int64_t> residueClassDilations(AttentionOp op);
+
+/// Refuses (with an error on `op`) a schedule whose tile_dilation is not
+/// justified by the mask: a tile of one residue class visits only its
+/// class's keys, sound only where a neighborhood window on that axis is
+/// dilated by a constant multiple of the tile dilation and the mask reads
+/// no tensors.
+LogicalResult checkTileDilations(AttentionOp op, ScheduleAttr schedule);
+
+/// The token interval (i64) of a tile of `tile` class positions starting at
+/// class position `start` along an axis of `extent` tokens, class position p
+/// being token residue + dilation·p (dilation 1: tileInterval); the last
+/// position is clipped to the extent (an interval past it is empty).
+Interval dilatedTileInterval(ImplicitLocOpBuilder &b, Value start,
+                             int64_t tile, Value extent, Value residue,
+                             int64_t dilation);
 
 /// The key positions [lo, hi] (i64, inclusive, possibly outside [0, n)) that
 /// NATTEN's rule along an axis of extent `n` (window `size`, `dilation`,

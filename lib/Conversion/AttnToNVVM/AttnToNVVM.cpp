@@ -82,32 +82,6 @@ gpu_kernel::ifThenElseN(ImplicitLocOpBuilder &b, Value cond, TypeRange types,
   return SmallVector<Value>(ifOp.getResults());
 }
 
-/// The dilation of `window`'s rule when it is a constant, else 0.
-static int64_t constantDilation(NeighborhoodOp window) {
-  APInt dilation;
-  if (!window || !matchPattern(window.getDilation(), m_ConstantInt(&dilation)))
-    return 0;
-  return std::max<int64_t>(dilation.getSExtValue(), 1);
-}
-
-/// Per token axis, the tile dilation the kernel uses by default: the
-/// constant dilation of the axis' neighborhood window, so that a tile holds
-/// one residue class (all its keys can be paired with all its queries), or
-/// 1. Masks that read tensors keep contiguous tiles: their per-tile input
-/// ranges (TileRanges.cpp) scan contiguous boxes.
-static SmallVector<int64_t> defaultTileDilations(AttentionOp op) {
-  SmallVector<int64_t> dilations;
-  bool any = false;
-  for (NeighborhoodOp window : findAxisWindows(op)) {
-    int64_t d = constantDilation(window);
-    dilations.push_back(std::max<int64_t>(d, 1));
-    any |= d > 1;
-  }
-  if (!any || (op.hasMask() && maskReadsInputs(op.getMask())))
-    return {};
-  return dilations;
-}
-
 /// The tile shapes the kernel supports: 16 query rows per warp (64 or 128
 /// per CTA) and 64-key tiles. Schedules of other volumes are replaced.
 static ScheduleAttr normalizeSchedule(AttentionOp op, ScheduleAttr schedule) {
@@ -127,7 +101,7 @@ static ScheduleAttr normalizeSchedule(AttentionOp op, ScheduleAttr schedule) {
     return ScheduleAttr::get(op.getContext(), schedule.getTileQ(),
                              schedule.getTileKv(), schedule.getWarps(),
                              schedule.getStages(), schedule.getSplitKv(),
-                             defaultTileDilations(op));
+                             residueClassDilations(op));
   }
   unsigned axes = op.getNumTokenAxes();
   SmallVector<int64_t> tq(axes, 1), tk(axes, 1);
@@ -145,7 +119,7 @@ static ScheduleAttr normalizeSchedule(AttentionOp op, ScheduleAttr schedule) {
     tk[axes - 3] = 4;
   }
   return ScheduleAttr::get(op.getContext(), tq, tk, volume(tq) / 16, 2, 1,
-                          defaultTileDilations(op));
+                          residueClassDilations(op));
 }
 
 LogicalResult KernelEmitter::checkSupported() {
@@ -192,25 +166,10 @@ LogicalResult KernelEmitter::checkSupported() {
     if (!element.isIntOrFloat())
       return op.emitOpError("inputs must hold integers, floats or booleans");
   }
-  // A tile of one residue class visits only its class's keys: sound only
-  // where the mask keeps no other key, i.e. a neighborhood window on that
-  // axis dilated by a multiple of the tile dilation.
-  SmallVector<NeighborhoodOp> windows = findAxisWindows(op);
-  for (unsigned axis = 0; axis < op.getNumTokenAxes(); ++axis) {
-    int64_t d = schedule.getDilation(axis);
-    dilations.push_back(d);
-    if (d == 1)
-      continue;
-    int64_t maskDilation = constantDilation(windows[axis]);
-    if (maskDilation == 0 || maskDilation % d)
-      return op.emitOpError("schedule tiles token axis ")
-             << axis << " with dilation " << d
-             << ", which needs a neighborhood mask on that axis whose "
-                "dilation is a constant multiple of it";
-    if (op.hasMask() && mlir::attn::maskReadsInputs(op.getMask()))
-      return op.emitOpError("not supported on cuda yet: tile dilation with "
-                            "a mask that reads input tensors");
-  }
+  if (failed(checkTileDilations(op, schedule)))
+    return failure();
+  for (unsigned axis = 0; axis < op.getNumTokenAxes(); ++axis)
+    dilations.push_back(schedule.getDilation(axis));
   return success();
 }
 
@@ -239,20 +198,8 @@ SmallVector<Value> KernelEmitter::positionsOf(ImplicitLocOpBuilder &b, Value row
 
 Interval KernelEmitter::axisInterval(ImplicitLocOpBuilder &b, unsigned axis,
                                      Value start, int64_t tile, Value extent) {
-  if (dilations[axis] == 1)
-    return tileInterval(b, start, tile, extent);
-  // First and last token of the class positions [start, start + tile),
-  // the last clipped to the extent (an interval past it is empty).
-  int64_t d = dilations[axis];
-  auto token = [&](Value p) {
-    return arith::AddIOp::create(b, residues[axis],
-                                 arith::MulIOp::create(b, p, idx(b, d)));
-  };
-  Value first = token(start);
-  Value last = token(arith::AddIOp::create(b, start, idx(b, tile - 1)));
-  last = arith::MinUIOp::create(b, last,
-                                arith::SubIOp::create(b, extent, idx(b, 1)));
-  return {toI64(b, first), toI64(b, last)};
+  return dilatedTileInterval(b, start, tile, extent, residues[axis],
+                             dilations[axis]);
 }
 
 Value KernelEmitter::allBelow(ImplicitLocOpBuilder &b, ArrayRef<Value> pos,
@@ -860,7 +807,7 @@ LogicalResult KernelEmitter::emit() {
     // grid-aligned and 5.0 window-aligned; without dilation 25.6
     // window-aligned and 24.3 grid-aligned.
     if (windows[axis] && dilations[axis] == 1 &&
-        constantDilation(windows[axis]) != 1)
+        constantWindowDilation(windows[axis]) != 1)
       begin = arith::MulIOp::create(
           b, arith::DivUIOp::create(b, begin, idx(b, tk[axis])),
           idx(b, tk[axis]));
