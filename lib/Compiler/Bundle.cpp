@@ -116,6 +116,8 @@ static Expected<CodeGenResult> generate(const Kernel &kernel,
         {"stages", schedule.getStages()},
         {"split_kv", schedule.getSplitKv()},
         {"text", result.scheduleText}};
+    if (!schedule.getTileDilation().empty())
+      result.schedule["tile_dilation"] = toJSON(schedule.getTileDilation());
   });
 
   llvm::Triple triple(llvm::sys::getProcessTriple());

@@ -14,6 +14,7 @@
 
 #include "attnc/BundleLauncher.h"
 
+#include "attn/Conversion/NeighborhoodWindows.h"
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 #include "attn/InitAll.h"
 #include "attn/Pipelines/Pipelines.h"
@@ -373,7 +374,7 @@ Expected<Kernel> Compiler::compileSpec(StringRef source, StringRef bufferName,
     return kernel;
   }
 
-  std::vector<int64_t> tileQ;
+  std::vector<int64_t> tileQ, tileDilation;
   {
     mlir::PassManager pm(context.get());
     mlir::attn::AttnSelectSchedulePassOptions scheduleOptions;
@@ -382,11 +383,16 @@ Expected<Kernel> Compiler::compileSpec(StringRef source, StringRef bufferName,
     if (mlir::failed(pm.run(**module)))
       return llvm::createStringError(
           "internal error: selecting the schedule failed");
+    // The cpu lowering tiles dilated neighborhoods by residue class
+    // (effectiveTileDilations), which the grid must count.
     (*module)->walk([&](mlir::attn::AttentionOp op) {
       tileQ = op.getScheduleAttr().getTileQ().vec();
+      auto dilations =
+          mlir::attn::effectiveTileDilations(op, op.getScheduleAttr());
+      tileDilation.assign(dilations.begin(), dilations.end());
     });
   }
-  state->signature = signatureOf(*block, runtimeDType, tileQ);
+  state->signature = signatureOf(*block, runtimeDType, tileQ, tileDilation);
   if (options.countPairs && !block->outputLse) {
     ParamInfo lse = state->signature.params.front();
     lse.name = "lse";

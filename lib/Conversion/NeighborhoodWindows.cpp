@@ -255,6 +255,13 @@ SmallVector<int64_t> mlir::attn::residueClassDilations(AttentionOp op) {
   return dilations;
 }
 
+SmallVector<int64_t>
+mlir::attn::effectiveTileDilations(AttentionOp op, ScheduleAttr schedule) {
+  if (schedule && !schedule.getTileDilation().empty())
+    return llvm::to_vector(schedule.getTileDilation());
+  return residueClassDilations(op);
+}
+
 LogicalResult mlir::attn::checkTileDilations(AttentionOp op,
                                              ScheduleAttr schedule) {
   SmallVector<NeighborhoodOp> windows = findAxisWindows(op);

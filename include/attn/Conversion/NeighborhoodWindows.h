@@ -44,6 +44,12 @@ int64_t constantWindowDilation(NeighborhoodOp window);
 /// (their per-tile input ranges scan contiguous boxes).
 SmallVector<int64_t> residueClassDilations(AttentionOp op);
 
+/// The tile dilations a kernel of `op` under `schedule` uses: the
+/// schedule's tile_dilation where it has one (all 1: contiguous tiles), else
+/// residueClassDilations(op). Empty: contiguous tiles.
+SmallVector<int64_t> effectiveTileDilations(AttentionOp op,
+                                            ScheduleAttr schedule);
+
 /// Refuses (with an error on `op`) a schedule whose tile_dilation is not
 /// justified by the mask: a tile of one residue class visits only its
 /// class's keys, sound only where a neighborhood window on that axis is

@@ -132,6 +132,13 @@ private:
 
   Value batch, head, kvHead, scaleLog2e;
   SmallVector<Value> queryStart, queryExtent, keyExtent;
+  /// Per token axis, the schedule's tile dilation d and this tile's residue
+  /// class r (constant 0 where d = 1): starts, tiles and key ranges count
+  /// class positions p, token r + d·p (#attn.schedule tile_dilation).
+  SmallVector<int64_t> dilations;
+  SmallVector<Value> residues;
+  /// Token position of class position `p` along `axis`.
+  Value tokenOf(ImplicitLocOpBuilder &b, unsigned axis, Value p);
   /// Key tiles on axis a start at keyBegin[a] and cover [keyBegin, keyEnd):
   /// aligned to the query tile's window rather than to the grid, so a
   /// neighborhood touches as few (and as full) key tiles as it can.

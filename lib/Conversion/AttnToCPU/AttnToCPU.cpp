@@ -29,6 +29,7 @@
 #include "AttentionKernel.h"
 
 #include "attn/Conversion/KernelABI.h"
+#include "attn/Conversion/NeighborhoodWindows.h"
 #include "attn/Dialect/Attn/Analysis/TileClassification.h"
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 #include "attn/Dialect/Attn/Transforms/Schedules.h"
@@ -42,6 +43,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/Matchers.h"
 
 #include <cmath>
 
@@ -66,6 +68,10 @@ LogicalResult AttentionKernelEmitter::checkSupported() {
   tileK = schedule.getKeyTileVolume();
   if (schedule.getNumTokenAxes() != numAxes)
     return op.emitOpError("schedule does not match the token axes");
+  if (failed(checkTileDilations(op, schedule)))
+    return failure();
+  for (unsigned axis = 0; axis < numAxes; ++axis)
+    dilations.push_back(schedule.getDilation(axis));
   lanes = chooseLanes({headDim, valueDim});
   rowLanes = chooseLanes({tileQ});
   f32Vec = VectorType::get({lanes}, Float32Type::get(op.getContext()));
@@ -105,19 +111,31 @@ void AttentionKernelEmitter::allocateBuffers(ImplicitLocOpBuilder &b) {
     axisKeep.push_back(allocate({tk[axis], tileQ}, b.getI8Type()));
 }
 
+Value AttentionKernelEmitter::tokenOf(ImplicitLocOpBuilder &b, unsigned axis,
+                                      Value p) {
+  if (dilations[axis] == 1)
+    return p;
+  return arith::AddIOp::create(
+      b, residues[axis], arith::MulIOp::create(b, p, idx(b, dilations[axis])));
+}
+
 SmallVector<Value> AttentionKernelEmitter::queryPositions(
     ImplicitLocOpBuilder &b, Value r) {
   SmallVector<Value> positions;
-  for (auto [start, offset] : llvm::zip(queryStart, boxOffsets(b, r, tq)))
-    positions.push_back(arith::AddIOp::create(b, start, offset));
+  for (auto [axis, start, offset] :
+       llvm::enumerate(queryStart, boxOffsets(b, r, tq)))
+    positions.push_back(
+        tokenOf(b, axis, arith::AddIOp::create(b, start, offset)));
   return positions;
 }
 
 SmallVector<Value> AttentionKernelEmitter::keyPositions(
     ImplicitLocOpBuilder &b, Value c, ArrayRef<Value> keyStart) {
   SmallVector<Value> positions;
-  for (auto [start, offset] : llvm::zip(keyStart, boxOffsets(b, c, tk)))
-    positions.push_back(arith::AddIOp::create(b, start, offset));
+  for (auto [axis, start, offset] :
+       llvm::enumerate(keyStart, boxOffsets(b, c, tk)))
+    positions.push_back(
+        tokenOf(b, axis, arith::AddIOp::create(b, start, offset)));
   return positions;
 }
 
@@ -168,7 +186,8 @@ AttentionKernelEmitter::queryAndKeyBoxes(ImplicitLocOpBuilder &b,
   SmallVector<Interval> boxes{{toI64(b, batch), toI64(b, batch)},
                               {toI64(b, head), toI64(b, head)}};
   for (auto [axis, start] : llvm::enumerate(queryStart))
-    boxes.push_back(tileInterval(b, start, tq[axis], queryExtent[axis]));
+    boxes.push_back(dilatedTileInterval(b, start, tq[axis], queryExtent[axis],
+                                        residues[axis], dilations[axis]));
   llvm::append_range(boxes, keyBoxes);
   return boxes;
 }
@@ -191,7 +210,8 @@ void AttentionKernelEmitter::visitKeyTiles(ImplicitLocOpBuilder &b,
     for (unsigned a = 0; a < numAxes; ++a) {
       if (a < coords.size()) {
         Value start = keyTileStart(b, a, coords[a]);
-        keyBoxes.push_back(tileInterval(b, start, tk[a], keyExtent[a]));
+        keyBoxes.push_back(dilatedTileInterval(b, start, tk[a], keyExtent[a],
+                                               residues[a], dilations[a]));
       } else {
         keyBoxes.push_back(
             {toI64(b, idx(b, 0)),
@@ -214,11 +234,15 @@ void AttentionKernelEmitter::visitKeyTile(ImplicitLocOpBuilder &b,
   for (auto [axis, coord] : llvm::enumerate(keyCoords)) {
     Value start = keyTileStart(b, axis, coord);
     keyStart.push_back(start);
-    Value end = arith::AddIOp::create(b, start, idx(b, tk[axis]));
+    // Ragged: the tile's last position lies past the extent.
+    Value last = tokenOf(b, axis,
+                         arith::AddIOp::create(b, start, idx(b, tk[axis] - 1)));
     ragged = arith::OrIOp::create(
         b, ragged,
-        arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, end, keyExtent[axis]));
-    keyBoxes.push_back(tileInterval(b, start, tk[axis], keyExtent[axis]));
+        arith::CmpIOp::create(b, arith::CmpIPredicate::uge, last,
+                              keyExtent[axis]));
+    keyBoxes.push_back(dilatedTileInterval(b, start, tk[axis], keyExtent[axis],
+                                           residues[axis], dilations[axis]));
   }
   SmallVector<Interval> boxes = queryAndKeyBoxes(b, keyBoxes);
 
@@ -374,12 +398,27 @@ LogicalResult AttentionKernelEmitter::emit() {
     queryExtent.push_back(q.sizes[2 + axis]);
     keyExtent.push_back(k.sizes[2 + axis]);
   }
+  // Query tiles per axis; on a dilated axis (queryTilesAlong) consecutive
+  // tiles are of consecutive residue classes.
   SmallVector<Value> queryCounts;
-  for (auto [extent, tile] : llvm::zip(queryExtent, tq))
-    queryCounts.push_back(ceilDiv(b, extent, tile));
+  for (auto [axis, extent] : llvm::enumerate(queryExtent)) {
+    int64_t d = dilations[axis];
+    Value perClass = ceilDiv(b, d == 1 ? extent : ceilDiv(b, extent, d),
+                             tq[axis]);
+    queryCounts.push_back(
+        d == 1 ? perClass : arith::MulIOp::create(b, perClass, idx(b, d)));
+  }
   for (auto [axis, coord] :
-       llvm::enumerate(gridCoordinates(b, queryTile, queryCounts)))
-    queryStart.push_back(arith::MulIOp::create(b, coord, idx(b, tq[axis])));
+       llvm::enumerate(gridCoordinates(b, queryTile, queryCounts))) {
+    Value inClass = coord;
+    residues.push_back(idx(b, 0));
+    if (dilations[axis] > 1) {
+      residues.back() =
+          arith::RemUIOp::create(b, coord, idx(b, dilations[axis]));
+      inClass = arith::DivUIOp::create(b, coord, idx(b, dilations[axis]));
+    }
+    queryStart.push_back(arith::MulIOp::create(b, inClass, idx(b, tq[axis])));
+  }
 
   allocateBuffers(b);
   emitTile(b);
@@ -388,6 +427,31 @@ LogicalResult AttentionKernelEmitter::emit() {
   regions->eraseUnusedPlaceholders();
   func.erase();
   return success();
+}
+
+/// `schedule` with its tile dilations made explicit (effectiveTileDilations):
+/// a dilated axis is tiled one residue class at a time, and its key tiles,
+/// which start at the query box's window, span the window in class
+/// positions (box + size - 1, as the default schedule sizes them for
+/// undilated windows) instead of size·dilation tokens.
+static ScheduleAttr withTileDilations(AttentionOp op, ScheduleAttr schedule) {
+  SmallVector<int64_t> dilations = effectiveTileDilations(op, schedule);
+  if (dilations.empty() || !schedule.getTileDilation().empty())
+    return schedule;
+  SmallVector<int64_t> tk = llvm::to_vector(schedule.getTileKv());
+  SmallVector<NeighborhoodOp> windows = findAxisWindows(op);
+  for (auto [axis, d] : llvm::enumerate(dilations)) {
+    APInt size;
+    if (d == 1 || !windows[axis] ||
+        !matchPattern(windows[axis].getSize(), m_ConstantInt(&size)))
+      continue;
+    int64_t span = schedule.getTileQ()[axis] + size.getSExtValue() - 1;
+    if (span >= 1 && span <= 32)
+      tk[axis] = span;
+  }
+  return ScheduleAttr::get(op.getContext(), schedule.getTileQ(), tk,
+                           schedule.getWarps(), schedule.getStages(),
+                           schedule.getSplitKv(), dilations);
 }
 
 namespace {
@@ -431,13 +495,7 @@ struct ConvertAttnToCPUPass
       ScheduleAttr schedule = op.getScheduleAttr();
       if (!schedule)
         schedule = defaultSchedule(op, ScheduleTarget::cpu);
-      if (llvm::any_of(schedule.getTileDilation(),
-                       [](int64_t d) { return d != 1; })) {
-        op.emitOpError("not supported on cpu yet: tile_dilation (tiles of "
-                       "one residue class); the cpu kernel tiles every axis "
-                       "contiguously");
-        return signalPassFailure();
-      }
+      schedule = withTileDilations(op, schedule);
       if (failed(AttentionKernelEmitter(func, op, schedule).emit()))
         return signalPassFailure();
     }

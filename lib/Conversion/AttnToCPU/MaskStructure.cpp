@@ -58,7 +58,8 @@ void AttentionKernelEmitter::computeKeyRange(ImplicitLocOpBuilder &b) {
   keyEnd.clear();
   for (auto [begin, end] :
        windowKeyRanges(b, op, axisWindows, queryStart, tq, queryExtent,
-                       keyExtent, batch, head, regions->outer())) {
+                       keyExtent, batch, head, regions->outer(), dilations,
+                       residues)) {
     keyBegin.push_back(begin);
     keyEnd.push_back(end);
   }

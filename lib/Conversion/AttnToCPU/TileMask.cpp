@@ -134,8 +134,13 @@ AttentionKernelEmitter::queryCoordinateVectors(ImplicitLocOpBuilder &b) {
       Value quotient = arith::DivUIOp::create(b, rows, splatIndex(b, inner));
       Value offset = arith::RemUIOp::create(b, quotient, splatIndex(b, tq[axis]));
       Value start = vector::BroadcastOp::create(b, indexVec, queryStart[axis]);
-      perAxis[axis] = arith::IndexCastOp::create(
-          b, i64Vec, arith::AddIOp::create(b, start, offset));
+      Value position = arith::AddIOp::create(b, start, offset);
+      if (dilations[axis] > 1)
+        position = arith::AddIOp::create(
+            b, vector::BroadcastOp::create(b, indexVec, residues[axis]),
+            arith::MulIOp::create(b, position,
+                                  splatIndex(b, dilations[axis])));
+      perAxis[axis] = arith::IndexCastOp::create(b, i64Vec, position);
       inner *= tq[axis];
     }
     queryCoords.push_back(perAxis);
@@ -199,7 +204,8 @@ Value AttentionKernelEmitter::evaluateMaskFactored(ImplicitLocOpBuilder &b,
   for (unsigned axis = 0; axis < numAxes; ++axis) {
     forEach(b, idx(b, 0), idx(b, tk[axis]), 1,
             [&](ImplicitLocOpBuilder &b, Value t) {
-      Value position = arith::AddIOp::create(b, keyStart[axis], t);
+      Value position =
+          tokenOf(b, axis, arith::AddIOp::create(b, keyStart[axis], t));
       Value valid = vector::BroadcastOp::create(
           b, boolVec,
           arith::CmpIOp::create(b, arith::CmpIPredicate::ult, position,
@@ -207,7 +213,9 @@ Value AttentionKernelEmitter::evaluateMaskFactored(ImplicitLocOpBuilder &b,
       SmallVector<Value> keyCoords;
       for (unsigned other = 0; other < numAxes; ++other)
         keyCoords.push_back(vector::BroadcastOp::create(
-            b, i64Vec, toI64(b, other == axis ? position : keyStart[other])));
+            b, i64Vec,
+            toI64(b, other == axis ? position
+                                   : tokenOf(b, other, keyStart[other]))));
       for (int64_t j = 0; j < chunks; ++j) {
         SmallVector<Value> coords{batchVec, headVec};
         llvm::append_range(coords, queryCoords[j]);
