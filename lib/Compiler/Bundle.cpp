@@ -51,16 +51,31 @@ struct CodeGenResult {
   std::string llvmIR;
   std::string object;
   /// The attn.schedule of the kernel entry, printed, and its fields.
-  std::string scheduleText;
   llvm::json::Object schedule;
 };
 } // namespace
 
-static llvm::json::Array toJSON(llvm::ArrayRef<int64_t> values) {
+llvm::json::Array detail::toJSON(llvm::ArrayRef<int64_t> values) {
   llvm::json::Array array;
   for (int64_t v : values)
     array.push_back(v);
   return array;
+}
+
+llvm::json::Object detail::scheduleManifest(mlir::attn::ScheduleAttr schedule,
+                                            int64_t warps) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << schedule;
+  llvm::json::Object object{{"tile_q", toJSON(schedule.getTileQ())},
+                            {"tile_kv", toJSON(schedule.getTileKv())},
+                            {"warps", warps},
+                            {"stages", schedule.getStages()},
+                            {"split_kv", schedule.getSplitKv()},
+                            {"text", std::move(text)}};
+  if (!schedule.getTileDilation().empty())
+    object["tile_dilation"] = toJSON(schedule.getTileDilation());
+  return object;
 }
 
 /// Translates, optimises and (with `wantObject`) emits the kernel's code.
@@ -107,17 +122,7 @@ static Expected<CodeGenResult> generate(const Kernel &kernel,
         func->getAttrOfType<mlir::attn::ScheduleAttr>("attn.schedule");
     if (!schedule)
       return;
-    llvm::raw_string_ostream os(result.scheduleText);
-    os << schedule;
-    result.schedule = llvm::json::Object{
-        {"tile_q", toJSON(schedule.getTileQ())},
-        {"tile_kv", toJSON(schedule.getTileKv())},
-        {"warps", schedule.getWarps()},
-        {"stages", schedule.getStages()},
-        {"split_kv", schedule.getSplitKv()},
-        {"text", result.scheduleText}};
-    if (!schedule.getTileDilation().empty())
-      result.schedule["tile_dilation"] = toJSON(schedule.getTileDilation());
+    result.schedule = detail::scheduleManifest(schedule, schedule.getWarps());
   });
 
   llvm::Triple triple(llvm::sys::getProcessTriple());

@@ -39,13 +39,6 @@ std::optional<std::string> detail::cudaChip(StringRef target) {
   return std::nullopt;
 }
 
-static llvm::json::Array toJSON(llvm::ArrayRef<int64_t> values) {
-  llvm::json::Array array;
-  for (int64_t v : values)
-    array.push_back(v);
-  return array;
-}
-
 /// Runs `pm` on `module`, returning the diagnostics as the error.
 static Error runPasses(mlir::PassManager &pm, mlir::ModuleOp module,
                        const llvm::Twine &what) {
@@ -89,21 +82,7 @@ Expected<detail::CudaLowering> detail::lowerToPTX(mlir::ModuleOp module,
       return;
     result.tileQ = schedule.getTileQ().vec();
     result.tileDilation = schedule.getTileDilation().vec();
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    os << schedule;
-    // warps: what the kernel runs with (two m16 tiles per warp can halve
-    // the schedule's count).
-    result.image.schedule = llvm::json::Object{
-        {"tile_q", toJSON(schedule.getTileQ())},
-        {"tile_kv", toJSON(schedule.getTileKv())},
-        {"warps", threads / 32},
-        {"stages", schedule.getStages()},
-        {"split_kv", schedule.getSplitKv()},
-        {"text", text}};
-    if (!schedule.getTileDilation().empty())
-      result.image.schedule["tile_dilation"] =
-          toJSON(schedule.getTileDilation());
+    result.image.schedule = scheduleManifest(schedule, threads / 32);
   });
   if (kernels != 1)
     return llvm::createStringError(

@@ -14,6 +14,10 @@
 
 #include "mlir/IR/BuiltinOps.h"
 
+namespace mlir::attn {
+class ScheduleAttr;
+} // namespace mlir::attn
+
 #include <optional>
 
 namespace attnc::detail {
@@ -35,6 +39,16 @@ llvm::Expected<CudaLowering> lowerToPTX(mlir::ModuleOp module,
 
 /// Writes `contents` to `path` (Bundle.cpp), with the path in the error.
 llvm::Error writeFile(llvm::StringRef path, llvm::StringRef contents);
+
+/// A JSON array of `values` (Bundle.cpp).
+llvm::json::Array toJSON(llvm::ArrayRef<int64_t> values);
+
+/// The manifest's `schedule` object of both targets (Bundle.cpp): the
+/// schedule's fields, `warps` as the kernel runs (a CUDA kernel's two m16
+/// tiles per warp can halve the schedule's count), tile_dilation where the
+/// schedule has one, and its text.
+llvm::json::Object scheduleManifest(mlir::attn::ScheduleAttr schedule,
+                                    int64_t warps);
 
 /// Writes `<dir>/<name>.ptx`, `<name>.cubin` (when ptxas is found; required
 /// with options.requireCubin) and `<name>.json`.

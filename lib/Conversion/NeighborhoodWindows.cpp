@@ -176,13 +176,7 @@ SmallVector<std::pair<Value, Value>> mlir::attn::windowKeyRanges(
     NeighborhoodOp window = constWindow;
     int64_t d = dilations.empty() ? 1 : dilations[axis];
     Value residue = d == 1 ? Value() : residues[axis];
-    // Token position of class position p.
-    auto token = [&](Value p) -> Value {
-      if (d == 1)
-        return p;
-      return arith::AddIOp::create(b, residue,
-                                   arith::MulIOp::create(b, p, idx(b, d)));
-    };
+    auto token = [&](Value p) { return classPosition(b, p, residue, d); };
     Value begin = idx(b, 0), end = keyExtent[axis];
     if (window) {
       auto scalar = [&](Value v) {
@@ -282,17 +276,50 @@ LogicalResult mlir::attn::checkTileDilations(AttentionOp op,
   return success();
 }
 
+Value mlir::attn::classPosition(ImplicitLocOpBuilder &b, Value p,
+                                Value residue, int64_t dilation,
+                                arith::IntegerOverflowFlags flags) {
+  if (dilation == 1)
+    return p;
+  return arith::AddIOp::create(
+      b, residue, arith::MulIOp::create(b, p, idx(b, dilation), flags), flags);
+}
+
+void mlir::attn::queryTileOrigin(ImplicitLocOpBuilder &b, Value linear,
+                                 ArrayRef<Value> extents,
+                                 ArrayRef<int64_t> tile,
+                                 ArrayRef<int64_t> dilations,
+                                 SmallVectorImpl<Value> &starts,
+                                 SmallVectorImpl<Value> &residues) {
+  SmallVector<Value> counts;
+  for (auto [axis, extent] : llvm::enumerate(extents)) {
+    int64_t d = dilations[axis];
+    Value perClass =
+        ceilDiv(b, d == 1 ? extent : ceilDiv(b, extent, d), tile[axis]);
+    counts.push_back(
+        d == 1 ? perClass : arith::MulIOp::create(b, perClass, idx(b, d)));
+  }
+  for (auto [axis, coord] :
+       llvm::enumerate(gridCoordinates(b, linear, counts))) {
+    Value inClass = coord;
+    residues.push_back(idx(b, 0));
+    if (dilations[axis] > 1) {
+      residues.back() =
+          arith::RemUIOp::create(b, coord, idx(b, dilations[axis]));
+      inClass = arith::DivUIOp::create(b, coord, idx(b, dilations[axis]));
+    }
+    starts.push_back(arith::MulIOp::create(b, inClass, idx(b, tile[axis])));
+  }
+}
+
 Interval mlir::attn::dilatedTileInterval(ImplicitLocOpBuilder &b, Value start,
                                          int64_t tile, Value extent,
                                          Value residue, int64_t dilation) {
   if (dilation == 1)
     return tileInterval(b, start, tile, extent);
-  auto token = [&](Value p) {
-    return arith::AddIOp::create(b, residue,
-                                 arith::MulIOp::create(b, p, idx(b, dilation)));
-  };
-  Value first = token(start);
-  Value last = token(arith::AddIOp::create(b, start, idx(b, tile - 1)));
+  Value first = classPosition(b, start, residue, dilation);
+  Value last = classPosition(
+      b, arith::AddIOp::create(b, start, idx(b, tile - 1)), residue, dilation);
   last = arith::MinUIOp::create(b, last,
                                 arith::SubIOp::create(b, extent, idx(b, 1)));
   return {toI64(b, first), toI64(b, last)};

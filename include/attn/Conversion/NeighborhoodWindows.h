@@ -15,6 +15,7 @@
 #include "attn/Dialect/Attn/Analysis/TileClassification.h"
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
@@ -56,6 +57,25 @@ SmallVector<int64_t> effectiveTileDilations(AttentionOp op,
 /// dilated by a constant multiple of the tile dilation and the mask reads
 /// no tensors.
 LogicalResult checkTileDilations(AttentionOp op, ScheduleAttr schedule);
+
+/// Token position of class position `p` along an axis tiled in dilated
+/// coordinates: residue + dilation·p (`p` itself for dilation 1), the
+/// arithmetic carrying `flags`.
+Value classPosition(
+    ImplicitLocOpBuilder &b, Value p, Value residue, int64_t dilation,
+    arith::IntegerOverflowFlags flags = arith::IntegerOverflowFlags::none);
+
+/// Where query tile `linear` starts, in a grid of queryTilesAlong(extent,
+/// tile, dilation) tiles per axis: per axis its start in class positions (a
+/// multiple of the tile) into `starts` and its residue class (index 0 on
+/// contiguous axes) into `residues`. Consecutive tiles of a dilated axis are
+/// of consecutive classes (r = coordinate mod d, which LLVM knows lies in
+/// [0, d)).
+void queryTileOrigin(ImplicitLocOpBuilder &b, Value linear,
+                     ArrayRef<Value> extents, ArrayRef<int64_t> tile,
+                     ArrayRef<int64_t> dilations,
+                     SmallVectorImpl<Value> &starts,
+                     SmallVectorImpl<Value> &residues);
 
 /// The token interval (i64) of a tile of `tile` class positions starting at
 /// class position `start` along an axis of `extent` tokens, class position p

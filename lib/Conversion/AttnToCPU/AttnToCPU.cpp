@@ -113,10 +113,7 @@ void AttentionKernelEmitter::allocateBuffers(ImplicitLocOpBuilder &b) {
 
 Value AttentionKernelEmitter::tokenOf(ImplicitLocOpBuilder &b, unsigned axis,
                                       Value p) {
-  if (dilations[axis] == 1)
-    return p;
-  return arith::AddIOp::create(
-      b, residues[axis], arith::MulIOp::create(b, p, idx(b, dilations[axis])));
+  return classPosition(b, p, residues[axis], dilations[axis]);
 }
 
 SmallVector<Value> AttentionKernelEmitter::queryPositions(
@@ -398,27 +395,8 @@ LogicalResult AttentionKernelEmitter::emit() {
     queryExtent.push_back(q.sizes[2 + axis]);
     keyExtent.push_back(k.sizes[2 + axis]);
   }
-  // Query tiles per axis; on a dilated axis (queryTilesAlong) consecutive
-  // tiles are of consecutive residue classes.
-  SmallVector<Value> queryCounts;
-  for (auto [axis, extent] : llvm::enumerate(queryExtent)) {
-    int64_t d = dilations[axis];
-    Value perClass = ceilDiv(b, d == 1 ? extent : ceilDiv(b, extent, d),
-                             tq[axis]);
-    queryCounts.push_back(
-        d == 1 ? perClass : arith::MulIOp::create(b, perClass, idx(b, d)));
-  }
-  for (auto [axis, coord] :
-       llvm::enumerate(gridCoordinates(b, queryTile, queryCounts))) {
-    Value inClass = coord;
-    residues.push_back(idx(b, 0));
-    if (dilations[axis] > 1) {
-      residues.back() =
-          arith::RemUIOp::create(b, coord, idx(b, dilations[axis]));
-      inClass = arith::DivUIOp::create(b, coord, idx(b, dilations[axis]));
-    }
-    queryStart.push_back(arith::MulIOp::create(b, inClass, idx(b, tq[axis])));
-  }
+  queryTileOrigin(b, queryTile, queryExtent, tq, dilations, queryStart,
+                  residues);
 
   allocateBuffers(b);
   emitTile(b);

@@ -188,10 +188,8 @@ SmallVector<Value> KernelEmitter::positionsOf(ImplicitLocOpBuilder &b, Value row
     // contiguous axes the same flags made NA-2D's mask code longer.)
     auto flags =
         arith::IntegerOverflowFlags::nsw | arith::IntegerOverflowFlags::nuw;
-    Value p = arith::AddIOp::create(b, s, o, flags);
-    pos.push_back(arith::AddIOp::create(
-        b, residues[axis],
-        arith::MulIOp::create(b, p, idx(b, dilations[axis]), flags), flags));
+    pos.push_back(classPosition(b, arith::AddIOp::create(b, s, o, flags),
+                                residues[axis], dilations[axis], flags));
   }
   return pos;
 }
@@ -771,29 +769,8 @@ LogicalResult KernelEmitter::emit() {
     queryExtent.push_back(q.sizes[2 + axis]);
     keyExtent.push_back(k.sizes[2 + axis]);
   }
-  // Query tiles per axis; on a dilated axis (queryTilesAlong) consecutive
-  // tiles are of consecutive residue classes (r = coordinate mod d, which
-  // LLVM knows lies in [0, d)).
-  SmallVector<Value> queryCounts, classTiles;
-  for (auto [axis, extent] : llvm::enumerate(queryExtent)) {
-    int64_t d = dilations[axis];
-    Value perClass = arith::CeilDivUIOp::create(
-        b, d == 1 ? extent : arith::CeilDivUIOp::create(b, extent, idx(b, d)),
-        idx(b, tq[axis]));
-    classTiles.push_back(perClass);
-    queryCounts.push_back(
-        d == 1 ? perClass : arith::MulIOp::create(b, perClass, idx(b, d)));
-  }
-  for (auto [axis, coord] :
-       llvm::enumerate(gridCoordinates(b, queryTile, queryCounts))) {
-    Value inClass = coord;
-    residues.push_back(idx(b, 0));
-    if (dilations[axis] > 1) {
-      residues.back() = arith::RemUIOp::create(b, coord, idx(b, dilations[axis]));
-      inClass = arith::DivUIOp::create(b, coord, idx(b, dilations[axis]));
-    }
-    queryStart.push_back(arith::MulIOp::create(b, inClass, idx(b, tq[axis])));
-  }
+  queryTileOrigin(b, queryTile, queryExtent, tq, dilations, queryStart,
+                  residues);
   SmallVector<NeighborhoodOp> windows = findAxisWindows(op);
   for (auto [axis, range] : llvm::enumerate(windowKeyRanges(
            b, op, windows, queryStart, tq, queryExtent, keyExtent, batch, head,

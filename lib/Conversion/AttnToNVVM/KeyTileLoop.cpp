@@ -22,6 +22,7 @@
 #include "WarpMma.h"
 #include "WarpgroupMma.h"
 
+#include "attn/Conversion/NeighborhoodWindows.h"
 #include "attn/Dialect/Attn/Analysis/TileClassification.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -60,11 +61,9 @@ Value KernelEmitter::classifyKeyTile(ImplicitLocOpBuilder &b, Value keyTile) {
   SmallVector<Interval> keyBoxes;
   for (auto [axis, start] : llvm::enumerate(keyStart)) {
     // Ragged: the tile's last position lies past the extent.
-    Value lastPosition = arith::AddIOp::create(b, start, idx(b, tk[axis] - 1));
-    if (dilations[axis] > 1)
-      lastPosition = arith::AddIOp::create(
-          b, residues[axis],
-          arith::MulIOp::create(b, lastPosition, idx(b, dilations[axis])));
+    Value lastPosition = classPosition(
+        b, arith::AddIOp::create(b, start, idx(b, tk[axis] - 1)),
+        residues[axis], dilations[axis]);
     ragged = arith::OrIOp::create(
         b, ragged,
         arith::CmpIOp::create(b, arith::CmpIPredicate::uge, lastPosition,
