@@ -95,7 +95,11 @@ Value gpu_kernel::emitQuadReduce(ImplicitLocOpBuilder &b, Value value,
 }
 
 Value gpu_kernel::emitFastExp2(ImplicitLocOpBuilder &b, Value x) {
-  return math::Exp2Op::create(b, x);
+  Type f32 = b.getF32Type();
+  return LLVM::CallIntrinsicOp::create(b, f32,
+                                       b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f"),
+                                       ValueRange{x})
+      .getResult(0);
 }
 
 void gpu_kernel::emitCopy16(ImplicitLocOpBuilder &b, Value smem, Value global,

@@ -36,9 +36,10 @@ Value emitPack(ImplicitLocOpBuilder &b, Type elementType, Value lo, Value hi);
 /// max (`isMax`) or add.
 Value emitQuadReduce(ImplicitLocOpBuilder &b, Value value, bool isMax);
 
-/// 2^x through math.exp2, which GPU-to-NVVM turns into libdevice's
-/// __nv_exp2f, a single `ex2.approx` (-inf gives +0). (llvm.intr.exp2 would
-/// select the same instruction, but convert-gpu-to-nvvm marks it illegal.)
+/// 2^x as one `ex2.approx.ftz.f32` (-inf gives +0). Without .ftz (what
+/// math.exp2 becomes through libdevice) ptxas wraps every MUFU.EX2 in a
+/// compare and two predicated multiplies that keep subnormal results, which
+/// a softmax weight below 2^-126 does not need.
 Value emitFastExp2(ImplicitLocOpBuilder &b, Value x);
 
 /// A 16-byte `cp.async.cg.shared.global` from `global` (generic pointer) to
