@@ -227,6 +227,15 @@ void RegionInliner::lowerClonedOp(Operation *cloned,
       const TensorParam &input = inputs[it - placeholders.begin()];
       SmallVector<Value> indices(extract.getIndices());
       Type resultType = extract.getType();
+      if (readOverride) {
+        if (Value value =
+                readOverride(at, it - placeholders.begin(), indices)) {
+          replaced[extract.getResult()] = value;
+          extract.replaceAllUsesWith(value);
+          extract.erase();
+          continue;
+        }
+      }
       auto read = [&](ImplicitLocOpBuilder &in, Value address) -> Value {
         Value loaded = input.load(in, input.elementType, address);
         if (resultType.isInteger(1))

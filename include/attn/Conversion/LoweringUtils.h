@@ -21,6 +21,8 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
+#include <functional>
+
 namespace mlir::attn {
 
 using BodyFn = function_ref<void(ImplicitLocOpBuilder &, Value)>;
@@ -110,6 +112,16 @@ public:
   /// column, not once per element behind a branch each).
   void setOutOfBoundsAddress(Value address) { outOfBoundsAddress = address; }
 
+  /// Lets the caller supply the value of an inlined read of input `input` at
+  /// `indices` (the cloned index values), e.g. from a copy in shared memory;
+  /// a null result falls back to the load from global memory. Applies to
+  /// the regions inlined until it is cleared (an empty function).
+  using ReadOverride = std::function<Value(ImplicitLocOpBuilder &,
+                                           unsigned input, ValueRange indices)>;
+  void setReadOverride(ReadOverride override) {
+    readOverride = std::move(override);
+  }
+
   /// Whether a cloned region still uses an input other than through
   /// tensor.extract / tensor.dim (which a kernel cannot lower).
   bool placeholdersInUse() const;
@@ -124,6 +136,7 @@ private:
   SmallVector<Value> placeholders;
   IRMapping mapping;
   Value outOfBoundsAddress;
+  ReadOverride readOverride;
 };
 
 } // namespace mlir::attn

@@ -109,8 +109,8 @@ static ScheduleAttr normalizeSchedule(AttentionOp op, ScheduleAttr schedule) {
     tq[0] = 128;
     tk[0] = 64;
   } else if (axes == 2) {
-    tq = {8, 8};
-    tk = {8, 8};
+    tq = {4, 16};
+    tk = {16, 4};
   } else {
     tq[axes - 1] = 8;
     tq[axes - 2] = 8;
@@ -176,8 +176,67 @@ LogicalResult KernelEmitter::checkSupported() {
 SmallVector<Value> KernelEmitter::positionsOf(ImplicitLocOpBuilder &b, Value row,
                                               ArrayRef<Value> start,
                                               ArrayRef<int64_t> tile) {
+  return positionsAt(b, boxOffsets(b, row, tile), start);
+}
+
+SmallVector<Value> KernelEmitter::fragmentPositions(ImplicitLocOpBuilder &b,
+                                                    bool isRow,
+                                                    int64_t staticPart,
+                                                    ArrayRef<Value> start,
+                                                    PositionCache &cache) {
+  std::pair<int, int64_t> key{isRow, staticPart};
+  if (auto found = cache.find(key); found != cache.end())
+    return found->second;
+  ArrayRef<int64_t> tile = isRow ? ArrayRef<int64_t>(tq) : ArrayRef<int64_t>(tk);
+  // The thread's part: rows warp·rowsPerWarp + g, columns 2t.
+  auto dynamicPart = [&](ImplicitLocOpBuilder &at) -> Value {
+    return isRow ? Value(arith::AddIOp::create(
+                       at, arith::MulIOp::create(at, warp, idx(at, rowsPerWarp)),
+                       g))
+                 : Value(arith::MulIOp::create(at, t, idx(at, 2)));
+  };
+  SmallVector<Value> offsets;
+  // Two axes, row-major boxes: the thread's part and the element's constant
+  // part add digit by digit when no carry crosses the inner axis (checked
+  // here over every value the thread's part takes); then each offset is the
+  // sum of a per-thread digit and a constant, the same value for all the
+  // elements that share it.
+  if (tile.size() == 2) {
+    int64_t inner = tile[1];
+    int64_t largestDigit = 0;
+    if (isRow) {
+      for (int64_t w = 0; w < warps; ++w)
+        for (int64_t lane8 = 0; lane8 < 8; ++lane8)
+          largestDigit =
+              std::max(largestDigit, (w * rowsPerWarp + lane8) % inner);
+    } else {
+      for (int64_t quad = 0; quad < 4; ++quad)
+        largestDigit = std::max(largestDigit, (2 * quad) % inner);
+    }
+    if (largestDigit + staticPart % inner < inner) {
+      // The thread part's digits, once per cache (key: isRow + 2).
+      std::pair<int, int64_t> digitsKey{isRow + 2, 0};
+      if (!cache.count(digitsKey))
+        cache[digitsKey] = boxOffsets(b, dynamicPart(b), tile);
+      SmallVector<Value> digits = cache[digitsKey];
+      offsets = {arith::AddIOp::create(b, digits[0], idx(b, staticPart / inner)),
+                 arith::AddIOp::create(b, digits[1],
+                                       idx(b, staticPart % inner))};
+    }
+  }
+  if (offsets.empty())
+    offsets = boxOffsets(
+        b, arith::AddIOp::create(b, dynamicPart(b), idx(b, staticPart)), tile);
+  SmallVector<Value> positions = positionsAt(b, offsets, start);
+  cache[key] = positions;
+  return positions;
+}
+
+SmallVector<Value> KernelEmitter::positionsAt(ImplicitLocOpBuilder &b,
+                                              ArrayRef<Value> offsets,
+                                              ArrayRef<Value> start) {
   SmallVector<Value> pos;
-  for (auto [axis, s, o] : llvm::enumerate(start, boxOffsets(b, row, tile))) {
+  for (auto [axis, s, o] : llvm::enumerate(start, offsets)) {
     if (dilations[axis] == 1) {
       pos.push_back(arith::AddIOp::create(b, s, o));
       continue;
@@ -267,16 +326,21 @@ std::pair<Value, Value> KernelEmitter::elementCoords(ImplicitLocOpBuilder &b,
 
 SmallVector<Value> KernelEmitter::keptElements(ImplicitLocOpBuilder &b,
                                                ArrayRef<Value> keyStart,
-                                               int64_t m) {
+                                               int64_t m,
+                                               PositionCache &cache) {
   // Straight-line over the 32 elements (2 rows x 16 columns) and evaluated
-  // unconditionally (input reads are guarded anyway), so that LLVM shares
-  // what depends on the row alone or the column alone (a neighborhood's
-  // window start, doc[b, i]) instead of redoing all of it per element.
+  // unconditionally (input reads are guarded anyway), on positions shared by
+  // the elements of a row or a column (fragmentPositions), so that LLVM
+  // evaluates what depends on the row alone or the column alone (a
+  // neighborhood's window start, doc[b, i]) once, and an axis' test of a
+  // separable mask once per distinct pair of positions on that axis.
   SmallVector<Value> keptBits;
   for (int64_t e = 0; e < 32; ++e) {
-    auto [row, col] = elementCoords(b, idx(b, e), m);
-    SmallVector<Value> qpos = positionsOf(b, row, queryStart, tq);
-    SmallVector<Value> kpos = positionsOf(b, col, keyStart, tk);
+    auto [rowPart, colPart] = elementParts(e, m);
+    SmallVector<Value> qpos =
+        fragmentPositions(b, /*isRow=*/true, rowPart, queryStart, cache);
+    SmallVector<Value> kpos =
+        fragmentPositions(b, /*isRow=*/false, colPart, keyStart, cache);
     Value kept = allBelow(b, kpos, keyExtent);
     if (op.hasMask()) {
       SmallVector<Value> coords{toI64(b, batch), toI64(b, head)};
@@ -284,8 +348,16 @@ SmallVector<Value> KernelEmitter::keptElements(ImplicitLocOpBuilder &b,
         coords.push_back(toI64(b, p));
       for (Value p : kpos)
         coords.push_back(toI64(b, p));
+      if (!stagedReads.empty()) {
+        Value col = elementCoords(b, idx(b, e), m).second;
+        regions->setReadOverride([&, col](ImplicitLocOpBuilder &at,
+                                          unsigned input, ValueRange indices) {
+          return stagedRead(at, input, indices, coords, col);
+        });
+      }
       kept = arith::AndIOp::create(
           b, kept, regions->inlineRegion(b, op.getMask(), coords));
+      regions->setReadOverride({});
     }
     keptBits.push_back(kept);
   }
@@ -297,13 +369,16 @@ void KernelEmitter::applyScoreRule(ImplicitLocOpBuilder &b,
                                    SmallVector<Value> &s) {
   Value minusInf = f32c(b, -INFINITY);
   Value ln2 = f32c(b, M_LN2), log2e = f32c(b, M_LOG2E);
+  PositionCache cache;
   for (auto [e, value] : llvm::enumerate(s)) {
-    auto [row, col] = elementCoords(b, idx(b, e), m);
+    auto [rowPart, colPart] = elementParts(e, m);
     SmallVector<Value> args{arith::MulFOp::create(b, value, ln2),
                             toI64(b, batch), toI64(b, head)};
-    for (Value p : positionsOf(b, row, queryStart, tq))
+    for (Value p :
+         fragmentPositions(b, /*isRow=*/true, rowPart, queryStart, cache))
       args.push_back(toI64(b, p));
-    for (Value p : positionsOf(b, col, keyStart, tk))
+    for (Value p :
+         fragmentPositions(b, /*isRow=*/false, colPart, keyStart, cache))
       args.push_back(toI64(b, p));
     Value rewritten = arith::MulFOp::create(
         b, regions->inlineRegion(b, op.getScore(), args), log2e);
@@ -313,8 +388,6 @@ void KernelEmitter::applyScoreRule(ImplicitLocOpBuilder &b,
     value = arith::SelectOp::create(b, masked, minusInf, rewritten);
   }
 }
-
-
 
 static LaneOffsets laneOffsets(ImplicitLocOpBuilder &b, Value lane, Value warp,
                                int64_t rowsPerWarp, int64_t headDim,
@@ -458,6 +531,7 @@ SmallVector<Value> KernelEmitter::processTile(ImplicitLocOpBuilder &b,
                                               ValueRange state) {
   Type f32 = b.getF32Type();
   // This tile's K and V are in shared memory (walkKeyTiles waited for them).
+  currentStage = stage;
   Value kTile = smemOffset(
       b, kSmem, arith::MulIOp::create(b, stage, idx(b, kStageBytes)));
   Value vTile = smemOffset(
@@ -484,8 +558,10 @@ SmallVector<Value> KernelEmitter::processTile(ImplicitLocOpBuilder &b,
         // One select per element on the mask's own i1 (a packed keep word
         // cost a shift, an and and a compare more per element).
         SmallVector<Value> masked;
+        PositionCache cache;
         for (int64_t m = 0; m < mTiles; ++m)
-          for (auto [e, keep] : llvm::enumerate(keptElements(in, keyStart, m)))
+          for (auto [e, keep] :
+               llvm::enumerate(keptElements(in, keyStart, m, cache)))
             masked.push_back(
                 arith::SelectOp::create(in, keep, s[m][e], minusInf));
         return masked;
@@ -759,6 +835,7 @@ LogicalResult KernelEmitter::emit() {
                               : f32c(b, 1.0 / std::sqrt(double(headDim)));
   scaleLog2e = arith::MulFOp::create(b, scale, f32c(b, M_LOG2E));
   maskReadsInputs = op.hasMask() && mlir::attn::maskReadsInputs(op.getMask());
+  planStagedReads();
   FloatAttr scaleConstant;
   foldScale = !op.hasScore() &&
               (!op.getScale() ||
@@ -794,7 +871,8 @@ LogicalResult KernelEmitter::emit() {
 
   // Shared memory: the Q tile, two stages of K and two of V (rows padded by
   // 16 bytes), then one i32 per key tile of a chunk twice: classification
-  // words and the compacted list of visited tiles (KeyTileLoop.cpp).
+  // words and the compacted list of visited tiles (KeyTileLoop.cpp), then
+  // two stages of each staged read (planStagedReads).
   Value smem = LLVM::AddressOfOp::create(
       b, LLVM::LLVMPointerType::get(ctx, 3), smemName);
   int64_t qBytes = tileBytes(tileQ, headDim);
@@ -806,7 +884,9 @@ LogicalResult KernelEmitter::emit() {
   vSmem = smemOffset(b, smem, idx(b, qBytes + 2 * kStageBytes));
   flagSmem = smemOffset(b, smem, idx(b, qBytes + kvBytes));
   listSmem = smemOffset(b, smem, idx(b, qBytes + kvBytes + threads * 4));
-  int64_t smemBytes = qBytes + kvBytes + 2 * threads * 4;
+  stagedSmem = smemOffset(b, smem, idx(b, qBytes + kvBytes + 2 * threads * 4));
+  int64_t smemBytes = qBytes + kvBytes + 2 * threads * 4 +
+                      int64_t(stagedReads.size()) * 2 * kKeyTile * 4;
   kernel->setAttr("attn.dynamic_shared_memory", b.getI64IntegerAttr(smemBytes));
   if (!wgmma)
     lanes = laneOffsets(b, lane, warp, rowsPerWarp, headDim, valueDim);

@@ -101,6 +101,18 @@ private:
   void precomputeQueryRanges(ImplicitLocOpBuilder &b);
   void precomputeKeyRanges(ImplicitLocOpBuilder &b, Value first,
                            Value numKeyTiles);
+  /// TileRanges.cpp: the mask's reads along the key axis (`doc[b, j]`) of
+  /// 32-bit elements, for one token axis: each key tile's values are copied
+  /// to shared memory with its K/V (issueStagedReads), and the per-element
+  /// mask reads them there (stagedRead).
+  void planStagedReads();
+  void issueStagedReads(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart,
+                        Value stage);
+  /// The staged value of a read of `input` at `indices` by the element whose
+  /// mask coordinates are `coordinates` and whose tile column is `col`, or
+  /// null when the read is not a staged one at that element's key.
+  Value stagedRead(ImplicitLocOpBuilder &b, unsigned input, ValueRange indices,
+                   ArrayRef<Value> coordinates, Value col);
   /// The mask analysis' coordinate intervals: batch, head, the query tile
   /// and the key tile starting at `keyStart`.
   SmallVector<Interval> rangeCoordinates(ImplicitLocOpBuilder &b,
@@ -110,10 +122,32 @@ private:
   SmallVector<Value> processTile(ImplicitLocOpBuilder &b,
                                  ArrayRef<Value> keyStart, Value needMask,
                                  Value stage, ValueRange state);
+  /// Positions of fragment rows or columns by their constant part, built
+  /// once per block that uses them (fragmentPositions).
+  using PositionCache =
+      llvm::DenseMap<std::pair<int, int64_t>, SmallVector<Value>>;
   /// Element e (an i1): whether element e of m-tile `m`'s S fragments is
   /// kept.
   SmallVector<Value> keptElements(ImplicitLocOpBuilder &b,
-                                  ArrayRef<Value> keyStart, int64_t m);
+                                  ArrayRef<Value> keyStart, int64_t m,
+                                  PositionCache &cache);
+  /// Token positions of the query row (`isRow`) or key column of this
+  /// thread whose constant part is `staticPart` (elementParts), in the tile
+  /// starting at `start`; equal positions are the same values.
+  SmallVector<Value> fragmentPositions(ImplicitLocOpBuilder &b, bool isRow,
+                                       int64_t staticPart,
+                                       ArrayRef<Value> start,
+                                       PositionCache &cache);
+  /// Positions from box offsets (positionsOf without the offsets).
+  SmallVector<Value> positionsAt(ImplicitLocOpBuilder &b,
+                                 ArrayRef<Value> offsets,
+                                 ArrayRef<Value> start);
+  /// The constant parts of element e's row (8 · row half + 16 · m; the
+  /// thread adds warp · rowsPerWarp + g) and column (8 · n-tile + odd; the
+  /// thread adds 2t).
+  static std::pair<int64_t, int64_t> elementParts(int64_t e, int64_t m) {
+    return {8 * ((e % 4) / 2) + 16 * m, 8 * (e / 4) + e % 2};
+  }
   void applyScoreRule(ImplicitLocOpBuilder &b, ArrayRef<Value> keyStart,
                       int64_t m, SmallVector<Value> &s);
   void storeOutput(ImplicitLocOpBuilder &b, ValueRange state);
@@ -161,6 +195,15 @@ private:
   SmallVector<TensorParam> inputs;
   /// Clones the mask and score regions; owns the values above the op.
   std::optional<RegionInliner> regions;
+  /// Reads staged in shared memory (planStagedReads): per read, two stages
+  /// of kKeyTile elements from `stagedSmem` on; `stage` of the tile being
+  /// processed.
+  struct StagedRead {
+    unsigned input;
+    ReadShape shape;
+  };
+  SmallVector<StagedRead> stagedReads;
+  Value stagedSmem, currentStage;
   /// Masks that read tensors: the ranges classifyKeyTile's analysis uses.
   std::optional<InputRanges> inputRanges;
   Value batch, head, kvHead, scaleLog2e, tid, warp, lane, g, t;

@@ -99,6 +99,7 @@ void KernelEmitter::issueKeyTile(ImplicitLocOpBuilder &b,
       b, vSmem, arith::MulIOp::create(b, stage, idx(b, vStageBytes)));
   loadTile(b, k, kvHead, keyStart, keyExtent, tk, kKeyTile, headDim, kTile);
   loadTile(b, v, kvHead, keyStart, keyExtent, tk, kKeyTile, valueDim, vTile);
+  issueStagedReads(b, keyStart, stage);
   NVVM::CpAsyncCommitGroupOp::create(b);
 }
 

@@ -33,12 +33,15 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelEmitter.h"
+#include "WarpMma.h"
 
 #include "attn/Conversion/TileRanges.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Matchers.h"
 
 #include <climits>
 
@@ -268,4 +271,112 @@ void KernelEmitter::precomputeKeyRanges(ImplicitLocOpBuilder &b, Value first,
                      {arith::ExtSIOp::create(b, i64, mine[0]),
                       arith::ExtSIOp::create(b, i64, mine[1]), Value()});
   }
+}
+
+//===----------------------------------------------------------------------===//
+// Key-stream reads staged in shared memory
+//===----------------------------------------------------------------------===//
+//
+// A partial tile evaluates the mask per element; a read along the key axis
+// (`doc[b, j]`) is then one global load per column with a 64-bit address
+// (runtime strides) and bounds checks, on the path between the S product
+// and the softmax. Copied once per key tile with the K/V tiles (64 cp.async
+// of 4 bytes, zero-filled out of bounds as reads are), the element reads it
+// from shared memory at a constant offset from the stage.
+
+namespace {
+/// `v` without the exact integer conversions classifyRead looks through.
+Value peelConversions(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (!isa<arith::IndexCastOp, arith::ExtSIOp>(def))
+      break;
+    v = def->getOperand(0);
+  }
+  return v;
+}
+} // namespace
+
+void KernelEmitter::planStagedReads() {
+  unsigned numAxes = op.getNumTokenAxes();
+  if (!op.hasMask() || numAxes != 1)
+    return;
+  for (auto [input, shape, isBool] :
+       readsOfKind(op.getMask(), numAxes, ReadShape::KeyStream)) {
+    Type element = inputs[input].elementType;
+    if (isBool || element.getIntOrFloatBitWidth() != 32)
+      continue;
+    stagedReads.push_back({input, shape});
+  }
+}
+
+void KernelEmitter::issueStagedReads(ImplicitLocOpBuilder &b,
+                                     ArrayRef<Value> keyStart, Value stage) {
+  if (stagedReads.empty())
+    return;
+  // One element per thread of the first kKeyTile.
+  Value mine = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tid,
+                                     idx(b, kKeyTile));
+  ifThen(b, mine, [&](ImplicitLocOpBuilder &in) {
+    Value position = positionsOf(in, tid, keyStart, tk)[0];
+    for (auto [n, staged] : llvm::enumerate(stagedReads)) {
+      const TensorParam &input = inputs[staged.input];
+      SmallVector<Value> indices;
+      for (auto [d, coordinate] : llvm::enumerate(staged.shape.coordinate)) {
+        if (coordinate < 0)
+          indices.push_back(idx(in, staged.shape.constants[d]));
+        else if (coordinate == 0)
+          indices.push_back(batch);
+        else if (coordinate == 1)
+          indices.push_back(head);
+        else
+          indices.push_back(position);
+      }
+      Value valid = input.inBounds(in, indices);
+      Value offset = arith::SelectOp::create(
+          in, valid, input.offsetOf(in, indices), idx(in, 0));
+      Value slot = arith::AddIOp::create(
+          in,
+          arith::MulIOp::create(
+              in, arith::AddIOp::create(in, idx(in, 2 * n), stage),
+              idx(in, kKeyTile)),
+          tid);
+      emitCopy4(in,
+                smemOffset(in, stagedSmem,
+                           arith::MulIOp::create(in, slot, idx(in, 4))),
+                input.addressOf(in, offset), valid);
+    }
+  });
+}
+
+Value KernelEmitter::stagedRead(ImplicitLocOpBuilder &b, unsigned input,
+                                ValueRange indices,
+                                ArrayRef<Value> coordinates, Value col) {
+  for (auto [n, staged] : llvm::enumerate(stagedReads)) {
+    if (staged.input != input ||
+        indices.size() != staged.shape.coordinate.size())
+      continue;
+    bool same = true;
+    for (auto [d, index] : llvm::enumerate(indices)) {
+      Value v = peelConversions(index);
+      int64_t coordinate = staged.shape.coordinate[d];
+      APInt value;
+      if (coordinate < 0)
+        same &= matchPattern(v, m_ConstantInt(&value)) &&
+                value.getSExtValue() == staged.shape.constants[d];
+      else
+        same &= v == peelConversions(coordinates[coordinate]);
+    }
+    if (!same)
+      continue;
+    Value slot = arith::AddIOp::create(
+        b,
+        arith::MulIOp::create(
+            b, arith::AddIOp::create(b, idx(b, 2 * n), currentStage),
+            idx(b, kKeyTile)),
+        col);
+    Value address =
+        smemOffset(b, stagedSmem, arith::MulIOp::create(b, slot, idx(b, 4)));
+    return LLVM::LoadOp::create(b, inputs[input].elementType, address, 4);
+  }
+  return Value();
 }

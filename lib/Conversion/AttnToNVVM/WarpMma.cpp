@@ -102,17 +102,29 @@ Value gpu_kernel::emitFastExp2(ImplicitLocOpBuilder &b, Value x) {
       .getResult(0);
 }
 
-void gpu_kernel::emitCopy16(ImplicitLocOpBuilder &b, Value smem, Value global,
-                            Value valid) {
+/// cp.async of `size` bytes; src-size 0 reads nothing and zero-fills, so
+/// ragged rows need no branch.
+static void emitCopy(ImplicitLocOpBuilder &b, Value smem, Value global,
+                     Value valid, int32_t size,
+                     NVVM::LoadCacheModifierKind modifier) {
   Type i32 = b.getI32Type();
   auto globalPtr = LLVM::LLVMPointerType::get(b.getContext(), 1);
   Value src = LLVM::AddrSpaceCastOp::create(b, globalPtr, global);
-  // src-size 0 reads nothing and zero-fills: ragged rows need no branch.
   Value bytes = arith::SelectOp::create(
-      b, valid, arith::ConstantIntOp::create(b, i32, 16),
+      b, valid, arith::ConstantIntOp::create(b, i32, size),
       arith::ConstantIntOp::create(b, i32, 0));
-  NVVM::CpAsyncOp::create(b, smem, src, 16, NVVM::LoadCacheModifierKind::CG,
-                          bytes);
+  NVVM::CpAsyncOp::create(b, smem, src, size, modifier, bytes);
+}
+
+void gpu_kernel::emitCopy16(ImplicitLocOpBuilder &b, Value smem, Value global,
+                            Value valid) {
+  emitCopy(b, smem, global, valid, 16, NVVM::LoadCacheModifierKind::CG);
+}
+
+void gpu_kernel::emitCopy4(ImplicitLocOpBuilder &b, Value smem, Value global,
+                           Value valid) {
+  // .cg takes 16 bytes only.
+  emitCopy(b, smem, global, valid, 4, NVVM::LoadCacheModifierKind::CA);
 }
 
 Value gpu_kernel::smemOffset(ImplicitLocOpBuilder &b, Value base, Value bytes) {

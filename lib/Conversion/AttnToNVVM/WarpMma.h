@@ -46,6 +46,10 @@ Value emitFastExp2(ImplicitLocOpBuilder &b, Value x);
 /// `smem`; when `valid` is false nothing is read and the 16 bytes are zeroed.
 void emitCopy16(ImplicitLocOpBuilder &b, Value smem, Value global, Value valid);
 
+/// A 4-byte `cp.async.ca.shared.global`, zero-filling where `valid` is
+/// false.
+void emitCopy4(ImplicitLocOpBuilder &b, Value smem, Value global, Value valid);
+
 /// `base + bytes` for a shared-memory pointer.
 Value smemOffset(ImplicitLocOpBuilder &b, Value base, Value bytes);
 

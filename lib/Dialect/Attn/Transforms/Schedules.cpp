@@ -61,10 +61,12 @@ ScheduleAttr mlir::attn::defaultSchedule(AttentionOp op, ScheduleTarget target) 
   // to 64 and in L2 beyond. Several token axes get boxes of the same volume,
   // squarest last, so a neighborhood touches few key tiles.
   // CUDA: 128 x 64 tiles, four warps, double-buffered loads; two token axes
-  // take 8 x 8 query boxes (two warps), whose 13 x 13 neighborhood spans
-  // 3 x 3 key tiles of 8 x 8 (16 x 8 boxes needed 4 x 3 for twice the
-  // queries): NA-2D 13x13 ran 37.1 effective TFLOP/s against 31.0 on the
-  // H200 (dilation 4: 47.3 against 44.7).
+  // take 4 x 16 query boxes (two warps) and 16 x 4 key tiles: a 13 x 13
+  // neighborhood spans 16 x 28 keys of the box, exactly 1 x 7 key tiles
+  // (448 keys per query; 8 x 8 boxes with 8 x 8 key tiles span 3 x 3 tiles,
+  // 576). On the H200 NA-2D 13x13 ran 55.6 effective TFLOP/s against 38.2
+  // with 8 x 8 (dilation 4: 62.5 against 49.1; 16 x 4 boxes with 4 x 16
+  // tiles 55.7 and 56.6).
   SmallVector<int64_t> tileQ, tileKv;
   switch (axes) {
   case 1:
@@ -73,8 +75,9 @@ ScheduleAttr mlir::attn::defaultSchedule(AttentionOp op, ScheduleTarget target) 
     break;
   case 2:
     tileQ = target == ScheduleTarget::cpu ? SmallVector<int64_t>{4, 8}
-                                          : SmallVector<int64_t>{8, 8};
-    tileKv = {8, 8};
+                                          : SmallVector<int64_t>{4, 16};
+    tileKv = target == ScheduleTarget::cpu ? SmallVector<int64_t>{8, 8}
+                                           : SmallVector<int64_t>{16, 4};
     // A neighborhood of w x w keys seen from a query box of a x b positions
     // spans (a + w - 1) x (b + w - 1) keys. The CPU kernel aligns key tiles
     // to the box's window, so one key tile of that span covers it; small
