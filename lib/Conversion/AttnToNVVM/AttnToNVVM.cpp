@@ -867,6 +867,21 @@ LogicalResult KernelEmitter::emit() {
           idx(b, tk[axis]));
     keyBegin.push_back(begin);
     keyEnd.push_back(range.second);
+    // Consecutive queries' windows start at most one position apart, so a
+    // window of constant size s spans at most tq + s - 1 keys from the
+    // first query's start (in class positions on residue-class axes).
+    bool single = false;
+    APInt size;
+    if (NeighborhoodOp window = windows[axis]) {
+      int64_t dilation = constantWindowDilation(window);
+      bool startsTiles =
+          dilation == 1 || (dilation > 1 && dilations[axis] == dilation);
+      single = startsTiles &&
+               matchPattern(window.getSize(), m_ConstantInt(&size)) &&
+               size.getSExtValue() >= 1 &&
+               tq[axis] + size.getSExtValue() - 1 <= tk[axis];
+    }
+    singleKeyTile.push_back(single);
   }
 
   // Shared memory: the Q tile, two stages of K and two of V (rows padded by

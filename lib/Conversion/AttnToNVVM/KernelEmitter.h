@@ -216,6 +216,11 @@ private:
   /// Per token axis, the key positions [keyBegin, keyEnd) the key tiles
   /// cover (NeighborhoodWindows.h).
   SmallVector<Value> keyBegin, keyEnd;
+  /// Per token axis, whether one key tile always covers [keyBegin, keyEnd):
+  /// a window of constant size s that starts the key tiles, with
+  /// tq + s - 1 <= tk. Its key positions are then the same in every tile,
+  /// so what the mask computes from them alone is loop-invariant.
+  SmallVector<bool> singleKeyTile;
 };
 
 

@@ -36,18 +36,29 @@ using namespace mlir::attn::gpu_kernel;
 
 SmallVector<Value> KernelEmitter::keyTileStart(ImplicitLocOpBuilder &b,
                                                Value keyTile) {
+  // Axes with one key tile start at keyBegin; the others take the tile's
+  // grid coordinates (the outermost of them without a remainder).
+  SmallVector<unsigned> walked;
   SmallVector<Value> keyCounts;
-  for (unsigned axis = 0; axis < tk.size(); ++axis)
+  for (unsigned axis = 0; axis < tk.size(); ++axis) {
+    if (singleKeyTile[axis])
+      continue;
+    walked.push_back(axis);
     keyCounts.push_back(keyTileCount(b, axis));
-  SmallVector<Value> start;
+  }
+  SmallVector<Value> start(keyBegin.begin(), keyBegin.end());
+  if (walked.empty())
+    return start;
   for (auto [axis, coord] :
-       llvm::enumerate(gridCoordinates(b, keyTile, keyCounts)))
-    start.push_back(arith::AddIOp::create(
-        b, keyBegin[axis], arith::MulIOp::create(b, coord, idx(b, tk[axis]))));
+       llvm::zip(walked, gridCoordinates(b, keyTile, keyCounts)))
+    start[axis] = arith::AddIOp::create(
+        b, keyBegin[axis], arith::MulIOp::create(b, coord, idx(b, tk[axis])));
   return start;
 }
 
 Value KernelEmitter::keyTileCount(ImplicitLocOpBuilder &b, unsigned axis) {
+  if (singleKeyTile[axis])
+    return idx(b, 1);
   return arith::CeilDivUIOp::create(
       b, arith::SubIOp::create(b, keyEnd[axis], keyBegin[axis]),
       idx(b, tk[axis]));
