@@ -151,11 +151,12 @@ LogicalResult KernelEmitter::checkSupported() {
   // fragments occupy registers. Head dims must fill whole 128-B swizzle
   // rows (64 or 128 columns).
   auto swizzleFits = [](int64_t dim) { return dim == 64 || dim == 128; };
-  // Several token axes (neighborhoods) stay on mma.sync: their tiles are
-  // mostly partial and short, and on the H200 (2026-11-29) NA-2D 13x13 ran
-  // 24.2 effective TFLOP/s with mma.sync against 21.4 with wgmma.
+  // Several token axes (neighborhoods) too, with one warpgroup per CTA and
+  // four CTAs per SM (below): on the H200 NA-2D 13x13 ran 69.6 effective
+  // TFLOP/s so against 58.5 with mma.sync (two warps, 255 registers, eight
+  // warps per SM); with two CTAs per SM wgmma ran 56.0.
   wgmma = hopper && swizzleFits(headDim) && swizzleFits(valueDim) &&
-          tileQ % 64 == 0 && op.getNumTokenAxes() == 1;
+          tileQ % 64 == 0;
   if (wgmma)
     mTiles = 1;
   rowsPerWarp = 16 * mTiles;
@@ -764,9 +765,13 @@ LogicalResult KernelEmitter::emit() {
   kernel->setAttr("attn.schedule", schedule);
   // Two CTAs per SM (at most 128 registers a thread): while one CTA's
   // warpgroups run their softmax, the other's products keep the tensor
-  // cores busy — the kernel itself waits for each wgmma batch.
+  // cores busy — the kernel itself waits for each wgmma batch. Several
+  // token axes: four CTAs of one warpgroup (128 registers too), whose
+  // short, always partial key tiles need the other CTAs to hide their
+  // latencies (three: 68.8 on NA-2D, five at 96 registers: 62.2).
   if (wgmma)
-    kernel->setAttr("nvvm.minctasm", top.getI32IntegerAttr(2));
+    kernel->setAttr("nvvm.minctasm",
+                    top.getI32IntegerAttr(op.getNumTokenAxes() > 1 ? 4 : 2));
   Block &entry = kernel.getBody().front();
   ImplicitLocOpBuilder b = ImplicitLocOpBuilder::atBlockEnd(func.getLoc(), &entry);
 
