@@ -77,6 +77,34 @@ SmallVector<Value> boxOffsets(ImplicitLocOpBuilder &b, Value linear,
   return offsets;
 }
 
+/// The digits of `v` in the row-major box `tile` (innermost last).
+static SmallVector<int64_t> boxDigits(int64_t v, ArrayRef<int64_t> tile) {
+  SmallVector<int64_t> digits(tile.size());
+  for (int64_t axis = tile.size() - 1; axis >= 0; --axis) {
+    digits[axis] = axis == 0 ? v : v % tile[axis];
+    v /= tile[axis];
+  }
+  return digits;
+}
+
+SmallVector<Value> carryFreeOffsets(ImplicitLocOpBuilder &b,
+                                    ArrayRef<Value> dynamicDigits,
+                                    ArrayRef<int64_t> dynamicValues,
+                                    int64_t c, ArrayRef<int64_t> tile) {
+  SmallVector<int64_t> constant = boxDigits(c, tile);
+  for (int64_t d : dynamicValues) {
+    SmallVector<int64_t> digits = boxDigits(d, tile);
+    for (size_t axis = 1; axis < tile.size(); ++axis)
+      if (digits[axis] + constant[axis] >= tile[axis])
+        return {};
+  }
+  SmallVector<Value> offsets;
+  for (auto [digit, add] : llvm::zip(dynamicDigits, constant))
+    offsets.push_back(add ? Value(arith::AddIOp::create(b, digit, idx(b, add)))
+                          : digit);
+  return offsets;
+}
+
 SmallVector<Value> gridCoordinates(ImplicitLocOpBuilder &b, Value linear,
                                    ArrayRef<Value> counts) {
   SmallVector<Value> coords(counts.size());

@@ -63,6 +63,17 @@ Value ceilDiv(ImplicitLocOpBuilder &b, Value x, int64_t d);
 SmallVector<Value> boxOffsets(ImplicitLocOpBuilder &b, Value linear,
                               ArrayRef<int64_t> tile);
 
+/// The digits of a row-major `tile` box (boxOffsets) of d + c, where d is a
+/// run-time value taking only `dynamicValues` and c a constant, as per-axis
+/// sums `dynamicDigits` (boxOffsets of d, computed once) + digits of c, when
+/// no carry crosses an axis for any of those d; else empty. The sums are
+/// then the same values wherever d's digits are shared, and no division is
+/// emitted per c.
+SmallVector<Value> carryFreeOffsets(ImplicitLocOpBuilder &b,
+                                    ArrayRef<Value> dynamicDigits,
+                                    ArrayRef<int64_t> dynamicValues,
+                                    int64_t c, ArrayRef<int64_t> tile);
+
 /// Per-axis tile indices of the `linear`-th tile of a row-major grid of
 /// `counts` tiles; `linear` must be below the product of `counts`.
 SmallVector<Value> gridCoordinates(ImplicitLocOpBuilder &b, Value linear,

@@ -196,35 +196,24 @@ SmallVector<Value> KernelEmitter::fragmentPositions(ImplicitLocOpBuilder &b,
                        g))
                  : Value(arith::MulIOp::create(at, t, idx(at, 2)));
   };
-  SmallVector<Value> offsets;
-  // Two axes, row-major boxes: the thread's part and the element's constant
-  // part add digit by digit when no carry crosses the inner axis (checked
-  // here over every value the thread's part takes); then each offset is the
-  // sum of a per-thread digit and a constant, the same value for all the
-  // elements that share it.
-  if (tile.size() == 2) {
-    int64_t inner = tile[1];
-    int64_t largestDigit = 0;
-    if (isRow) {
-      for (int64_t w = 0; w < warps; ++w)
-        for (int64_t lane8 = 0; lane8 < 8; ++lane8)
-          largestDigit =
-              std::max(largestDigit, (w * rowsPerWarp + lane8) % inner);
-    } else {
-      for (int64_t quad = 0; quad < 4; ++quad)
-        largestDigit = std::max(largestDigit, (2 * quad) % inner);
-    }
-    if (largestDigit + staticPart % inner < inner) {
-      // The thread part's digits, once per cache (key: isRow + 2).
-      std::pair<int, int64_t> digitsKey{isRow + 2, 0};
-      if (!cache.count(digitsKey))
-        cache[digitsKey] = boxOffsets(b, dynamicPart(b), tile);
-      SmallVector<Value> digits = cache[digitsKey];
-      offsets = {arith::AddIOp::create(b, digits[0], idx(b, staticPart / inner)),
-                 arith::AddIOp::create(b, digits[1],
-                                       idx(b, staticPart % inner))};
-    }
+  // The element's position is the thread's part plus a constant; split into
+  // digits (carryFreeOffsets), elements sharing a row or a column get the
+  // same position values.
+  SmallVector<int64_t> dynamicValues;
+  if (isRow) {
+    for (int64_t w = 0; w < warps; ++w)
+      for (int64_t lane8 = 0; lane8 < 8; ++lane8)
+        dynamicValues.push_back(w * rowsPerWarp + lane8);
+  } else {
+    for (int64_t quad = 0; quad < 4; ++quad)
+      dynamicValues.push_back(2 * quad);
   }
+  // The thread part's digits, once per cache (key: isRow + 2).
+  std::pair<int, int64_t> digitsKey{isRow + 2, 0};
+  if (!cache.count(digitsKey))
+    cache[digitsKey] = boxOffsets(b, dynamicPart(b), tile);
+  SmallVector<Value> offsets = carryFreeOffsets(b, cache[digitsKey],
+                                                dynamicValues, staticPart, tile);
   if (offsets.empty())
     offsets = boxOffsets(
         b, arith::AddIOp::create(b, dynamicPart(b), idx(b, staticPart)), tile);
@@ -287,11 +276,32 @@ void KernelEmitter::loadTile(ImplicitLocOpBuilder &b, const TensorParam &param,
                              ArrayRef<Value> extent, ArrayRef<int64_t> tile,
                              int64_t rows, int64_t dim, Value smem) {
   int64_t chunks = dim / 8;
+  // Copy `it` moves row tid / chunks + it · threads / chunks, chunk
+  // tid % chunks: the thread's row digits are split once and each copy adds
+  // constants (carryFreeOffsets) instead of dividing per copy.
+  bool rowsAlign = threads % chunks == 0;
+  Value threadRow = arith::DivUIOp::create(b, tid, idx(b, chunks));
+  SmallVector<int64_t> threadRows;
+  for (int64_t r = 0; r < threads / chunks; ++r)
+    threadRows.push_back(r);
+  SmallVector<Value> threadDigits = boxOffsets(b, threadRow, tile);
   for (int64_t it = 0; it < rows * chunks / threads; ++it) {
-    Value id = arith::AddIOp::create(b, tid, idx(b, it * threads));
-    Value row = arith::DivUIOp::create(b, id, idx(b, chunks));
-    Value chunk = arith::RemUIOp::create(b, id, idx(b, chunks));
-    SmallVector<Value> pos = positionsOf(b, row, start, tile);
+    Value row, chunk;
+    SmallVector<Value> offsets;
+    if (rowsAlign) {
+      row = arith::AddIOp::create(b, threadRow,
+                                  idx(b, it * (threads / chunks)));
+      chunk = arith::RemUIOp::create(b, tid, idx(b, chunks));
+      offsets = carryFreeOffsets(b, threadDigits, threadRows,
+                                 it * (threads / chunks), tile);
+    } else {
+      Value id = arith::AddIOp::create(b, tid, idx(b, it * threads));
+      row = arith::DivUIOp::create(b, id, idx(b, chunks));
+      chunk = arith::RemUIOp::create(b, id, idx(b, chunks));
+    }
+    if (offsets.empty())
+      offsets = boxOffsets(b, row, tile);
+    SmallVector<Value> pos = positionsAt(b, offsets, start);
     Value valid = allBelow(b, pos, extent);
     SmallVector<Value> indices{batch, headIndex};
     llvm::append_range(indices, pos);
@@ -911,12 +921,10 @@ LogicalResult KernelEmitter::emit() {
   if (!wgmma)
     lanes = laneOffsets(b, lane, warp, rowsPerWarp, headDim, valueDim);
 
+  // The Q copies fly while the key tiles are classified: the walk's wait
+  // for its first visited tile (an older copy group) covers them.
   loadTile(b, q, head, queryStart, queryExtent, tq, tileQ, headDim, qSmem);
   NVVM::CpAsyncCommitGroupOp::create(b);
-  NVVM::CpAsyncWaitGroupOp::create(b, 0);
-  if (wgmma)
-    emitAsyncProxyFence(b);
-  gpu::BarrierOp::create(b);
 
   Type f32 = b.getF32Type();
   SmallVector<Value> init(2 * mTiles, f32c(b, -INFINITY));
@@ -924,6 +932,8 @@ LogicalResult KernelEmitter::emit() {
   init.append(mTiles * (valueDim / 8 * 4), f32c(b, 0.0));
   (void)f32;
   SmallVector<Value> final = walkKeyTiles(b, init);
+  // Nothing visited: the Q copies were never waited for.
+  NVVM::CpAsyncWaitGroupOp::create(b, 0);
   if (wgmma)
     emitWgmmaWait(b);
   storeOutput(b, final);
