@@ -25,6 +25,7 @@ run $ex/full.attn --shape B=2,H=3,L=77,S=91
 run $ex/full.attn --shape B=1,H=2,L=300,S=129 --seed 1
 run $ex/causal.attn --shape B=2,H=4,L=77
 run $ex/causal.attn --shape B=1,H=2,L=1000 --seed 1
+run $ex/causal.attn --shape B=1,H=2,L=333 --seed 4 --device 0
 run $ex/cross_causal.attn --shape B=1,H=2,L=150,S=61
 run $ex/cross_causal.attn --shape B=1,H=2,L=61,S=150
 run $ex/gqa.attn --shape B=1,H=8,G=2,L=70,S=70

@@ -7,6 +7,8 @@ current stream, and compares with run.py's float64 reference. Then it
 exercises the launch refusals on real device memory: host tensors, wrong
 shapes, misaligned pointers and row strides, a non-default stream, device
 pointers given to a CPU kernel and host pointers described as CUDA memory.
+Each example is also launched with every tensor behind the DLPack protocol
+alone.
 
     ATTNC_LIBRARY=build/lib/libattnc_runtime.so PYTHONPATH=python \\
         python3 bench/gpu/check_runtime.py CUDA_BUNDLE_DIR [CPU_BUNDLE_DIR]
@@ -52,6 +54,19 @@ def refused(what, fn, needle, untouched=None):
     if untouched is not None:
         ok = ok and bool((untouched == 5).all())
     report(ok, "%s refused: %s" % (what, message.splitlines()[0][:150]))
+
+
+class DLPackOnly:
+    """A tensor seen only through the DLPack protocol."""
+
+    def __init__(self, tensor):
+        self.tensor = tensor
+
+    def __dlpack__(self, stream=None):
+        return self.tensor.__dlpack__(stream=stream)
+
+    def __dlpack_device__(self):
+        return self.tensor.__dlpack_device__()
 
 
 def make_inputs(name, ex, kernel, seed):
@@ -111,6 +126,18 @@ def check_examples():
         same = torch.equal(poisoned, out)
         report(same, "%-22s out= on a side stream equals the first launch"
                % name)
+        # Every tensor through the DLPack protocol alone (what JAX, CuPy
+        # and other producers hand over): the capsule's DLTensor is read.
+        poisoned = torch.full_like(out, float("nan"))
+        wrapped = [DLPackOnly(x) for x in (q, k, v, *inp)]
+        lse_out = None if lse is None else torch.full_like(lse, float("nan"))
+        outs = DLPackOnly(poisoned) if lse is None else \
+            (DLPackOnly(poisoned), DLPackOnly(lse_out))
+        kernel(*wrapped, out=outs)
+        torch.cuda.synchronize()
+        same = torch.equal(poisoned, out) and \
+            (lse is None or torch.equal(lse_out, lse))
+        report(same, "%-22s DLPack-only tensors equal the first launch" % name)
         checked += 1
     report(checked > 0, "%d bundles checked through attnc.load" % checked)
 

@@ -186,7 +186,7 @@ def current_stream(first, stream):
     return 0
 
 
-def empty_like_framework(first, shape, dtype_name):
+def empty_like_framework(first, shape, dtype_name, name="out"):
     """A new output in the first tensor's framework and device."""
     x = first.source
     if is_torch(x):
@@ -200,5 +200,6 @@ def empty_like_framework(first, shape, dtype_name):
                                             "f64": "float64", "i32": "int32",
                                             "i64": "int64", "bool": "bool"
                                             }[dtype_name])
-    raise TypeError("attnc: cannot allocate a %s output for %s; pass out="
-                    % (dtype_name, type(x).__name__))
+    hint = "out=" if name == "out" else "out=(out, %s)" % name
+    raise TypeError("attnc: cannot allocate the %s output %r for %s; pass %s"
+                    % (dtype_name, name, type(x).__name__, hint))

@@ -221,7 +221,7 @@ class Kernel:
         """`kernel(q, k, v, *inputs, out=None, stream=None, **inputs_by_name)`
         runs the kernel and returns `out` (a new array shaped
         [B, H, tokens..., Dv] in q's dtype unless given), or `(out, lse)`
-        with `output lse`. A cascade takes its inputs the same way (no q, k,
+        with `output lse` (on CUDA, `out=(out, lse)` gives both). A cascade takes its inputs the same way (no q, k,
         v) and returns its outputs (a tuple when several). `stream` is
         ignored on CPU. Bad arguments raise TypeError or AttncError before
         anything is written."""
@@ -295,16 +295,26 @@ class Kernel:
             for dim, extent in zip(param.dims, tensor.shape):
                 if isinstance(dim, str):
                     sizes.setdefault(dim, extent)
+        # out= gives the first output, or a tuple of them ((out, lse)):
+        # what is not given is allocated in q's framework.
+        out_params = self.params[len(params):]
+        given = list(out) if isinstance(out, (tuple, list)) else [out]
+        if len(given) > len(out_params):
+            raise TypeError("attnc: kernel %r has %d output(s), out= gives %d"
+                            % (self.name, len(out_params), len(given)))
+        given += [None] * (len(out_params) - len(given))
         results = []
-        for param in self.params[len(params):]:
-            if param.role == "output" and out is not None and not results:
-                if not _cuda.is_device_array(out):
-                    raise TypeError("attnc: out must be a CUDA tensor, got %s"
-                                    % type(out).__name__)
-                results.append(out)
+        for param, array in zip(out_params, given):
+            if array is not None:
+                if not _cuda.is_device_array(array):
+                    raise TypeError("attnc: out for %r must be a CUDA tensor, "
+                                    "got %s" % (param.name,
+                                                type(array).__name__))
+                results.append(array)
             else:
                 results.append(_cuda.empty_like_framework(
-                    tensors[0], self._shape_of(param, sizes), param.dtype))
+                    tensors[0], self._shape_of(param, sizes), param.dtype,
+                    param.name))
         for param, result in zip(self.params[len(params):], results):
             tensors.append(_cuda.DeviceTensor(param.name, result, stream))
         keep = []

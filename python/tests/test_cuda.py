@@ -159,6 +159,48 @@ class CudaKernelTest(unittest.TestCase):
             self.kernel(wrong, fake, fake, out=fake, stream=0)
         self.assertIn("tensor 'q' must be f16, got f32", str(caught.exception))
 
+    def test_out_tuples(self):
+        # out= takes the outputs in order; more than the kernel has, or a
+        # host array among them, is refused before any launch.
+        a = qkvo()
+        with self.assertRaises(TypeError) as caught:
+            self.kernel(a["q"], a["k"], a["v"], out=(a["o"], a["o"]), stream=0)
+        self.assertIn("has 1 output(s), out= gives 2", str(caught.exception))
+        with self.assertRaises(TypeError) as caught:
+            self.kernel(a["q"], a["k"], a["v"],
+                        out=(np.zeros((2, 4, 100, 64), np.float16),), stream=0)
+        self.assertIn("out for 'out' must be a CUDA tensor",
+                      str(caught.exception))
+        # A one-element tuple is the same as the array itself: it gets as
+        # far as the driver.
+        with self.assertRaises(attnc.AttncError) as caught:
+            self.kernel(a["q"], a["k"], a["v"], out=(a["o"],), stream=0)
+        message = str(caught.exception)
+        self.assertTrue("no CUDA driver" in message or "host memory" in message,
+                        message)
+
+    def test_lse_without_a_framework_names_out_tuples(self):
+        # A kernel with `output lse` given DLPack-only tensors cannot
+        # allocate lse itself; the message says how to pass it.
+        spec = SPEC.replace("mask(b, h, i, j) = j <= i",
+                            "mask(b, h, i, j) = j <= i\n  output lse")
+        kernel = attnc.compile(spec, target="cuda")
+
+        class DLPackOnly:
+            def __init__(self, array):
+                self.array = array
+
+            def __dlpack__(self, stream=None):
+                return self.array.__dlpack__()
+
+            def __dlpack_device__(self):
+                return (2, 0)
+
+        fake = DLPackOnly(np.zeros((2, 4, 100, 64), np.float16))
+        with self.assertRaises(TypeError) as caught:
+            kernel(fake, fake, fake, out=fake, stream=0)
+        self.assertIn("pass out=(out, lse)", str(caught.exception))
+
     def test_bundle_round_trip(self):
         with tempfile.TemporaryDirectory() as directory:
             self.kernel.write_bundle(directory)

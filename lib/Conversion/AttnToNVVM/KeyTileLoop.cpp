@@ -204,7 +204,7 @@ SmallVector<Value> KernelEmitter::walkKeyTiles(ImplicitLocOpBuilder &b,
           Value tile = tileOf(in, load(in, listSmem, idx(in, 0)));
           issueKeyTile(in, keyTileStart(in, tile), idx(in, 0));
         });
-        return forEachCarry(
+        SmallVector<Value> walked = forEachCarry(
             cb, idx(cb, 0), total, 1, chunkState,
             [&](ImplicitLocOpBuilder &in, Value n, ValueRange state) {
               Value stage = arith::RemUIOp::create(in, n, idx(in, 2));
@@ -241,5 +241,11 @@ SmallVector<Value> KernelEmitter::walkKeyTiles(ImplicitLocOpBuilder &b,
               gpu::BarrierOp::create(in);
               return processTile(in, keyStart, needMask, stage, state);
             });
+        // The last P·V products end inside the chunk: carried into the next
+        // chunk's classification, their accumulators were moved by ptxas
+        // while in flight, which serialised every wgmma (C7515).
+        if (wgmma)
+          emitWgmmaWait(cb);
+        return walked;
       });
 }
