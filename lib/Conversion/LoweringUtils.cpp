@@ -255,15 +255,9 @@ void RegionInliner::lowerClonedOp(Operation *cloned,
       const TensorParam &input = inputs[it - placeholders.begin()];
       SmallVector<Value> indices(extract.getIndices());
       Type resultType = extract.getType();
-      if (readOverride) {
-        if (Value value =
-                readOverride(at, it - placeholders.begin(), indices)) {
-          replaced[extract.getResult()] = value;
-          extract.replaceAllUsesWith(value);
-          extract.erase();
-          continue;
-        }
-      }
+      Value value;
+      if (readOverride)
+        value = readOverride(at, it - placeholders.begin(), indices);
       auto read = [&](ImplicitLocOpBuilder &in, Value address) -> Value {
         Value loaded = input.load(in, input.elementType, address);
         if (resultType.isInteger(1))
@@ -273,22 +267,24 @@ void RegionInliner::lowerClonedOp(Operation *cloned,
         return loaded;
       };
       // Kernels never read out of bounds: such a read is false / 0.
-      Value inBounds = input.inBounds(at, indices);
-      Value zero = arith::ConstantOp::create(at, at.getZeroAttr(resultType));
-      Value value;
-      if (outOfBoundsAddress) {
-        Value address = arith::SelectOp::create(
-            at, inBounds, input.addressOf(at, input.offsetOf(at, indices)),
-            outOfBoundsAddress);
-        value = arith::SelectOp::create(at, inBounds, read(at, address), zero);
-      } else {
-        value = ifThenElse(
-            at, inBounds, resultType,
-            [&](ImplicitLocOpBuilder &in) -> Value {
-              return read(in,
-                          input.addressOf(in, input.offsetOf(in, indices)));
-            },
-            [&](ImplicitLocOpBuilder &) -> Value { return zero; });
+      if (!value) {
+        Value inBounds = input.inBounds(at, indices);
+        Value zero = arith::ConstantOp::create(at, at.getZeroAttr(resultType));
+        if (outOfBoundsAddress) {
+          Value address = arith::SelectOp::create(
+              at, inBounds, input.addressOf(at, input.offsetOf(at, indices)),
+              outOfBoundsAddress);
+          value =
+              arith::SelectOp::create(at, inBounds, read(at, address), zero);
+        } else {
+          value = ifThenElse(
+              at, inBounds, resultType,
+              [&](ImplicitLocOpBuilder &in) -> Value {
+                return read(in,
+                            input.addressOf(in, input.offsetOf(in, indices)));
+              },
+              [&](ImplicitLocOpBuilder &) -> Value { return zero; });
+        }
       }
       replaced[extract.getResult()] = value;
       extract.replaceAllUsesWith(value);

@@ -236,6 +236,14 @@ int64_t mlir::attn::constantWindowDilation(NeighborhoodOp window) {
   return std::max<int64_t>(dilation.getSExtValue(), 1);
 }
 
+int64_t mlir::attn::constantWindowSize(NeighborhoodOp window) {
+  APInt size;
+  if (!window || !matchPattern(window.getSize(), m_ConstantInt(&size)) ||
+      size.getSExtValue() < 1)
+    return 0;
+  return size.getSExtValue();
+}
+
 SmallVector<int64_t> mlir::attn::residueClassDilations(AttentionOp op) {
   SmallVector<int64_t> dilations;
   bool any = false;

@@ -16,6 +16,16 @@
 
 namespace mlir::attn {
 
+Value withoutExactCasts(Value index) {
+  // Exact conversions only: the index is then the coordinate itself.
+  while (Operation *def = index.getDefiningOp()) {
+    if (!isa<arith::IndexCastOp, arith::ExtSIOp>(def))
+      break;
+    index = def->getOperand(0);
+  }
+  return index;
+}
+
 ReadShape classifyRead(tensor::ExtractOp read, unsigned numAxes) {
   ReadShape shape;
   auto tensor = dyn_cast<BlockArgument>(read.getTensor());
@@ -26,13 +36,7 @@ ReadShape classifyRead(tensor::ExtractOp read, unsigned numAxes) {
   unsigned queryUses = 0, keyUses = 0;
   SmallVector<int64_t> coordinate, constants;
   for (auto [dim, index] : llvm::enumerate(read.getIndices())) {
-    Value v = index;
-    // Exact conversions only: the index is then the coordinate itself.
-    while (Operation *def = v.getDefiningOp()) {
-      if (!isa<arith::IndexCastOp, arith::ExtSIOp>(def))
-        break;
-      v = def->getOperand(0);
-    }
+    Value v = withoutExactCasts(index);
     APInt value;
     if (matchPattern(v, m_ConstantInt(&value))) {
       coordinate.push_back(-1);

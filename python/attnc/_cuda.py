@@ -51,6 +51,16 @@ _capsule_pointer = ctypes.PYFUNCTYPE(
         ("PyCapsule_GetPointer", ctypes.pythonapi))
 
 
+def _contiguous_strides(shape, itemsize=1):
+    """The strides of a C-contiguous array of `shape`: in elements, or in
+    bytes given the item size."""
+    strides, step = [], itemsize
+    for extent in reversed(shape):
+        strides.insert(0, step)
+        step *= extent
+    return tuple(strides)
+
+
 def dlpack_fields(capsule):
     """A dict of a "dltensor" capsule's fields, read without consuming it:
     data (pointer, byte offset applied), dtype (attnc name or None),
@@ -62,12 +72,8 @@ def dlpack_fields(capsule):
     shape = tuple(t.shape[i] for i in range(t.ndim))
     if t.strides:
         strides = tuple(t.strides[i] for i in range(t.ndim))
-    else:  # C-contiguous
-        strides, step = [], 1
-        for extent in reversed(shape):
-            strides.insert(0, step)
-            step *= extent
-        strides = tuple(strides)
+    else:
+        strides = _contiguous_strides(shape)
     dtype = None
     if t.dtype.lanes == 1:
         dtype = _DL_DTYPES.get((t.dtype.code, t.dtype.bits))
@@ -138,11 +144,8 @@ class DeviceTensor:
             self.shape = tuple(cai["shape"])
             itemsize = int(dtype[2:])
             strides = cai.get("strides")
-            if strides is None:  # C-contiguous
-                strides, step = [], 1
-                for extent in reversed(self.shape):
-                    strides.insert(0, step * itemsize)
-                    step *= extent
+            if strides is None:
+                strides = _contiguous_strides(self.shape, itemsize)
             if any(s % itemsize for s in strides):
                 raise _capi_error("attnc: tensor %r has byte strides %s that "
                                   "are not multiples of its element size %d"

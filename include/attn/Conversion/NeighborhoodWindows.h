@@ -37,6 +37,10 @@ SmallVector<NeighborhoodOp> findAxisWindows(AttentionOp op);
 /// 0 (also for a null window).
 int64_t constantWindowDilation(NeighborhoodOp window);
 
+/// The size of `window` when it is a constant of at least 1, else 0 (also
+/// for a null window).
+int64_t constantWindowSize(NeighborhoodOp window);
+
 /// Per token axis, the tile dilation both kernels use by default
 /// (#attn.schedule tile_dilation): the constant dilation of the axis'
 /// neighborhood window, so that a tile holds one residue class and every key

@@ -58,6 +58,10 @@ struct ReadShape {
 /// token axes.
 ReadShape classifyRead(tensor::ExtractOp read, unsigned numAxes);
 
+/// `index` without the exact integer conversions (index_cast, extsi) in
+/// front of it: what classifyRead takes as the coordinate an index is.
+Value withoutExactCasts(Value index);
+
 /// Emits a scan of `input` over `box` (one i64 interval per dimension):
 /// bounds [min, max] of the values there as i64 (`isBool`: the i8 elements
 /// read as 0 / 1), where indices outside the tensor read 0 as kernels do. A

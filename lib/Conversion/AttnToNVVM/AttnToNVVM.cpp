@@ -159,6 +159,7 @@ LogicalResult KernelEmitter::checkSupported() {
           tileQ % 64 == 0;
   if (wgmma)
     mTiles = 1;
+  waitForPVAtOnce = op.getNumTokenAxes() > 1;
   rowsPerWarp = 16 * mTiles;
   warps = tileQ / rowsPerWarp;
   threads = warps * 32;
@@ -435,13 +436,9 @@ KernelEmitter::scoreTile(ImplicitLocOpBuilder &b, Value kTile) {
         b, qSmem, arith::MulIOp::create(b, warpgroup, idx(b, 64 * 128)));
     Value qDesc = emitSwizzledDescriptor(b, qRows, 16, 1024);
     Value kDesc = emitSwizzledDescriptor(b, kTile, 16, 1024);
-    // The previous tile's P·V products (accumulateTile) ran under the
-    // barrier and this tile's copy wait; they end before S, so that S may
-    // reuse the registers P is read from. In flight under S too, ptxas
-    // found no registers for both and serialised every wgmma (C7515 /
-    // C7512); on the H200 this wait made d128 kernels 1-2% faster (dense
-    // 477 -> 487, causal 409 -> 416, documents 332 -> 336).
-    if (op.getNumTokenAxes() == 1)
+    // The previous tile's P·V products end here unless they did at once
+    // (waitForPVAtOnce).
+    if (!waitForPVAtOnce)
       emitWgmmaWait(b);
     emitWgmmaBatch(b, [&] {
       for (int64_t kk = 0; kk < headDim / 16; ++kk) {
@@ -502,13 +499,8 @@ void KernelEmitter::accumulateTile(ImplicitLocOpBuilder &b,
   int64_t accCount = valueDim / 8 * 4;
   if (wgmma) {
     // V is the MN-major operand: 16 keys (two 8-row groups, 2 KiB) per
-    // step, the value dim spread over 64-column blocks 8 KiB apart. The
-    // products stay in flight across the loop's barrier and the next tile's
-    // copies; the wait before the next S batch (scoreTile), or the one at
-    // the end of a chunk of key tiles, ends them. Several token axes wait at once:
-    // there ptxas otherwise serialised the wgmmas (C7515), and NA-2D 13x13
-    // ran 73.1 effective TFLOP/s against 70.8 on the H200 (documents, one
-    // axis: 327.0 against 332.5).
+    // step, the value dim spread over 64-column blocks 8 KiB apart. When
+    // the products end: waitForPVAtOnce.
     SmallVector<SmallVector<Value>> a;
     for (int64_t kk = 0; kk < kKeyTile / 16; ++kk)
       a.push_back(pFragment(0, kk));
@@ -522,7 +514,7 @@ void KernelEmitter::accumulateTile(ImplicitLocOpBuilder &b,
         for (int64_t e = 0; e < accCount; ++e)
           next[accIndex(0, e)] = acc[e];
       }
-    }, /*wait=*/op.getNumTokenAxes() > 1);
+    }, /*wait=*/waitForPVAtOnce);
     return;
   }
   int64_t vRow = (valueDim + kPad) * 2;
@@ -894,20 +886,12 @@ LogicalResult KernelEmitter::emit() {
     keyBegin.push_back(begin);
     keyEnd.push_back(range.second);
     // Consecutive queries' windows start at most one position apart, so a
-    // window of constant size s spans at most tq + s - 1 keys from the
-    // first query's start (in class positions on residue-class axes).
-    bool single = false;
-    APInt size;
-    if (NeighborhoodOp window = windows[axis]) {
-      int64_t dilation = constantWindowDilation(window);
-      bool startsTiles =
-          dilation == 1 || (dilation > 1 && dilations[axis] == dilation);
-      single = startsTiles &&
-               matchPattern(window.getSize(), m_ConstantInt(&size)) &&
-               size.getSExtValue() >= 1 &&
-               tq[axis] + size.getSExtValue() - 1 <= tk[axis];
-    }
-    singleKeyTile.push_back(single);
+    // window of constant size s that starts the key tiles (undilated, or
+    // tiled in its residue classes) spans at most tq + s - 1 keys.
+    int64_t dilation = constantWindowDilation(windows[axis]);
+    int64_t size = constantWindowSize(windows[axis]);
+    singleKeyTile.push_back((dilation == 1 || dilation == dilations[axis]) &&
+                            size && tq[axis] + size - 1 <= tk[axis]);
   }
 
   // Shared memory: the Q tile, two stages of K and two of V (rows padded by

@@ -113,6 +113,10 @@ private:
   /// null when the read is not a staged one at that element's key.
   Value stagedRead(ImplicitLocOpBuilder &b, unsigned input, ValueRange indices,
                    ArrayRef<Value> coordinates, Value col);
+  /// The shared-memory address of staged read `read`'s element for key
+  /// `key` (0..kKeyTile) of `stage`.
+  Value stagedSlot(ImplicitLocOpBuilder &b, int64_t read, Value stage,
+                   Value key);
   /// The mask analysis' coordinate intervals: batch, head, the query tile
   /// and the key tile starting at `keyStart`.
   SmallVector<Interval> rangeCoordinates(ImplicitLocOpBuilder &b,
@@ -173,6 +177,16 @@ private:
   /// Whether products use wgmma (sm_90a, head dims 64 or 128): then each
   /// warpgroup owns 64 query rows, one m16 tile per warp.
   bool wgmma = false;
+  /// wgmma: when a tile's P·V products end. With one token axis they run
+  /// under the next tile's barrier and copy wait and end before its S batch
+  /// (scoreTile), or at the end of a chunk of key tiles (KeyTileLoop.cpp), so
+  /// that S may reuse the registers P is read from: in flight under S too,
+  /// ptxas found no registers for both and serialised every wgmma (C7515 /
+  /// C7512); on the H200 the wait made d128 kernels 1-2% faster (dense 477
+  /// -> 487, causal 409 -> 416, documents 332 -> 336). With several token
+  /// axes they end at once: NA-2D 13x13 ran 73.1 effective TFLOP/s against
+  /// 70.8 with no wait (documents, one axis: 327.0 against 332.5).
+  bool waitForPVAtOnce = false;
 
   Type elementType;
   int64_t headDim = 0, valueDim = 0, tileQ = 0, warps = 0, threads = 0;

@@ -284,17 +284,16 @@ void KernelEmitter::precomputeKeyRanges(ImplicitLocOpBuilder &b, Value first,
 // of 4 bytes, zero-filled out of bounds as reads are), the element reads it
 // from shared memory at a constant offset from the stage.
 
-namespace {
-/// `v` without the exact integer conversions classifyRead looks through.
-Value peelConversions(Value v) {
-  while (Operation *def = v.getDefiningOp()) {
-    if (!isa<arith::IndexCastOp, arith::ExtSIOp>(def))
-      break;
-    v = def->getOperand(0);
-  }
-  return v;
+Value KernelEmitter::stagedSlot(ImplicitLocOpBuilder &b, int64_t read,
+                                Value stage, Value key) {
+  Value slot = arith::AddIOp::create(
+      b,
+      arith::MulIOp::create(
+          b, arith::AddIOp::create(b, idx(b, 2 * read), stage),
+          idx(b, kKeyTile)),
+      key);
+  return smemOffset(b, stagedSmem, arith::MulIOp::create(b, slot, idx(b, 4)));
 }
-} // namespace
 
 void KernelEmitter::planStagedReads() {
   unsigned numAxes = op.getNumTokenAxes();
@@ -334,16 +333,8 @@ void KernelEmitter::issueStagedReads(ImplicitLocOpBuilder &b,
       Value valid = input.inBounds(in, indices);
       Value offset = arith::SelectOp::create(
           in, valid, input.offsetOf(in, indices), idx(in, 0));
-      Value slot = arith::AddIOp::create(
-          in,
-          arith::MulIOp::create(
-              in, arith::AddIOp::create(in, idx(in, 2 * n), stage),
-              idx(in, kKeyTile)),
-          tid);
-      emitCopy4(in,
-                smemOffset(in, stagedSmem,
-                           arith::MulIOp::create(in, slot, idx(in, 4))),
-                input.addressOf(in, offset), valid);
+      emitCopy4(in, stagedSlot(in, n, stage, tid), input.addressOf(in, offset),
+                valid);
     }
   });
 }
@@ -357,26 +348,19 @@ Value KernelEmitter::stagedRead(ImplicitLocOpBuilder &b, unsigned input,
       continue;
     bool same = true;
     for (auto [d, index] : llvm::enumerate(indices)) {
-      Value v = peelConversions(index);
+      Value v = withoutExactCasts(index);
       int64_t coordinate = staged.shape.coordinate[d];
       APInt value;
       if (coordinate < 0)
         same &= matchPattern(v, m_ConstantInt(&value)) &&
                 value.getSExtValue() == staged.shape.constants[d];
       else
-        same &= v == peelConversions(coordinates[coordinate]);
+        same &= v == withoutExactCasts(coordinates[coordinate]);
     }
     if (!same)
       continue;
-    Value slot = arith::AddIOp::create(
-        b,
-        arith::MulIOp::create(
-            b, arith::AddIOp::create(b, idx(b, 2 * n), currentStage),
-            idx(b, kKeyTile)),
-        col);
-    Value address =
-        smemOffset(b, stagedSmem, arith::MulIOp::create(b, slot, idx(b, 4)));
-    return LLVM::LoadOp::create(b, inputs[input].elementType, address, 4);
+    return LLVM::LoadOp::create(b, inputs[input].elementType,
+                                stagedSlot(b, n, currentStage, col), 4);
   }
   return Value();
 }
