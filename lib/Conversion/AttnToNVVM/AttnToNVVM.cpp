@@ -281,11 +281,15 @@ void KernelEmitter::loadTile(ImplicitLocOpBuilder &b, const TensorParam &param,
   // tid % chunks: the thread's row digits are split once and each copy adds
   // constants (carryFreeOffsets) instead of dividing per copy.
   bool rowsAlign = threads % chunks == 0;
-  Value threadRow = arith::DivUIOp::create(b, tid, idx(b, chunks));
+  Value threadRow;
   SmallVector<int64_t> threadRows;
-  for (int64_t r = 0; r < threads / chunks; ++r)
-    threadRows.push_back(r);
-  SmallVector<Value> threadDigits = boxOffsets(b, threadRow, tile);
+  SmallVector<Value> threadDigits;
+  if (rowsAlign) {
+    threadRow = arith::DivUIOp::create(b, tid, idx(b, chunks));
+    for (int64_t r = 0; r < threads / chunks; ++r)
+      threadRows.push_back(r);
+    threadDigits = boxOffsets(b, threadRow, tile);
+  }
   for (int64_t it = 0; it < rows * chunks / threads; ++it) {
     Value row, chunk;
     SmallVector<Value> offsets;
