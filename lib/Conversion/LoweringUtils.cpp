@@ -77,8 +77,7 @@ SmallVector<Value> boxOffsets(ImplicitLocOpBuilder &b, Value linear,
   return offsets;
 }
 
-/// The digits of `v` in the row-major box `tile` (innermost last).
-static SmallVector<int64_t> boxDigits(int64_t v, ArrayRef<int64_t> tile) {
+SmallVector<int64_t> boxDigits(int64_t v, ArrayRef<int64_t> tile) {
   SmallVector<int64_t> digits(tile.size());
   for (int64_t axis = tile.size() - 1; axis >= 0; --axis) {
     digits[axis] = axis == 0 ? v : v % tile[axis];

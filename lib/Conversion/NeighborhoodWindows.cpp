@@ -6,6 +6,7 @@
 #include "attn/Dialect/Attn/Analysis/TileClassification.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Matchers.h"
 
 #include "llvm/ADT/SmallPtrSet.h"
@@ -81,6 +82,152 @@ SmallVector<NeighborhoodOp> mlir::attn::findAxisWindows(AttentionOp op) {
       windows[windowAxis] = window;
   }
   return windows;
+}
+
+namespace {
+/// A mask value as q·query + k·key + the sum of `scalars` (sign, value of
+/// the mask computed from batch, head, outer values and constants only),
+/// for one token axis' query and key positions.
+struct LinearForm {
+  int64_t q = 0, k = 0, constant = 0;
+  SmallVector<std::pair<int64_t, Value>> scalars;
+};
+} // namespace
+
+/// `v` as a LinearForm over block arguments `query` and `key` through
+/// arith.addi / arith.subi; other values must not depend on the mask's
+/// positions (they become scalars).
+static std::optional<LinearForm> linearForm(Value v, Block &block,
+                                            unsigned query, unsigned key,
+                                            unsigned firstQuery) {
+  if (auto arg = dyn_cast<BlockArgument>(v); arg && arg.getOwner() == &block) {
+    LinearForm form;
+    if (arg.getArgNumber() == query)
+      form.q = 1;
+    else if (arg.getArgNumber() == key)
+      form.k = 1;
+    else if (arg.getArgNumber() < firstQuery)
+      form.scalars.push_back({1, v});
+    else
+      return std::nullopt;
+    return form;
+  }
+  APInt value;
+  if (matchPattern(v, m_ConstantInt(&value))) {
+    LinearForm form;
+    form.constant = value.getSExtValue();
+    return form;
+  }
+  Operation *def = v.getDefiningOp();
+  if (def && def->getBlock() == &block &&
+      isa<arith::AddIOp, arith::SubIOp>(def)) {
+    auto lhs = linearForm(def->getOperand(0), block, query, key, firstQuery);
+    auto rhs = linearForm(def->getOperand(1), block, query, key, firstQuery);
+    if (!lhs || !rhs)
+      return std::nullopt;
+    int64_t sign = isa<arith::SubIOp>(def) ? -1 : 1;
+    lhs->q += sign * rhs->q;
+    lhs->k += sign * rhs->k;
+    lhs->constant += sign * rhs->constant;
+    for (auto [s, value] : rhs->scalars)
+      lhs->scalars.push_back({sign * s, value});
+    return lhs;
+  }
+  if (llvm::any_of(argumentsOf(v, block),
+                   [&](unsigned arg) { return arg >= firstQuery; }))
+    return std::nullopt;
+  LinearForm form;
+  form.scalars.push_back({1, v});
+  return form;
+}
+
+/// Splits `v` at arith.andi and at scf.if ops of `block` whose else branch
+/// yields false (the spec's `a && b` around reads); of such an if only the
+/// condition is kept, a necessary condition of the result.
+static void collectNecessaryConditions(Value v, Block &block,
+                                       SmallVectorImpl<Value> &out) {
+  if (auto ifOp = v.getDefiningOp<scf::IfOp>();
+      ifOp && ifOp->getBlock() == &block && ifOp.elseBlock() &&
+      ifOp->getNumResults() == 1) {
+    auto yield = cast<scf::YieldOp>(ifOp.elseBlock()->getTerminator());
+    if (matchPattern(yield.getOperand(0), m_Zero())) {
+      collectNecessaryConditions(ifOp.getCondition(), block, out);
+      return;
+    }
+  }
+  SmallVector<Value> conjuncts;
+  collectConjuncts(v, block, conjuncts);
+  if (conjuncts.size() == 1 && conjuncts.front() == v) {
+    out.push_back(v);
+    return;
+  }
+  for (Value c : conjuncts)
+    collectNecessaryConditions(c, block, out);
+}
+
+BandBounds mlir::attn::findAxisBand(AttentionOp op, unsigned axis) {
+  BandBounds band;
+  if (!op.hasMask())
+    return band;
+  Block &block = op.getMask().front();
+  unsigned numAxes = op.getNumTokenAxes();
+  unsigned firstQuery = 2, query = 2 + axis, key = 2 + numAxes + axis;
+  SmallVector<Value> conditions;
+  collectNecessaryConditions(
+      cast<YieldOp>(block.getTerminator()).getValues()[0], block, conditions);
+  for (Value condition : conditions) {
+    auto cmp = condition.getDefiningOp<arith::CmpIOp>();
+    if (!cmp || cmp->getBlock() != &block)
+      continue;
+    auto lhs = linearForm(cmp.getLhs(), block, query, key, firstQuery);
+    auto rhs = linearForm(cmp.getRhs(), block, query, key, firstQuery);
+    if (!lhs || !rhs)
+      continue;
+    // lhs - rhs (pred) 0, as d = q·query + k·key + scalars <= bias.
+    LinearForm d = *lhs;
+    d.q -= rhs->q;
+    d.k -= rhs->k;
+    d.constant -= rhs->constant;
+    for (auto [s, value] : rhs->scalars)
+      d.scalars.push_back({-s, value});
+    int64_t bias;
+    switch (cmp.getPredicate()) {
+    case arith::CmpIPredicate::sle:
+      bias = 0;
+      break;
+    case arith::CmpIPredicate::slt:
+      bias = -1;
+      break;
+    case arith::CmpIPredicate::sge:
+    case arith::CmpIPredicate::sgt:
+      d.q = -d.q;
+      d.k = -d.k;
+      d.constant = -d.constant;
+      for (auto &scalar : d.scalars)
+        scalar.first = -scalar.first;
+      bias = cmp.getPredicate() == arith::CmpIPredicate::sge ? 0 : -1;
+      break;
+    default:
+      continue;
+    }
+    // key - query + constant + scalars <= bias: key <= query + bias -
+    // constant - scalars.
+    if (d.k == 1 && d.q == -1 && !band.ahead) {
+      BandBounds::Offset offset{bias - d.constant, {}};
+      for (auto [s, value] : d.scalars)
+        offset.scalars.push_back({-s, value});
+      band.ahead = offset;
+    }
+    // query - key + constant + scalars <= bias: key >= query - (bias -
+    // constant - scalars).
+    if (d.q == 1 && d.k == -1 && !band.behind) {
+      BandBounds::Offset offset{bias - d.constant, {}};
+      for (auto [s, value] : d.scalars)
+        offset.scalars.push_back({-s, value});
+      band.behind = offset;
+    }
+  }
+  return band;
 }
 
 /// The key positions [lo, hi] (i64) that NATTEN's rule along an axis of
@@ -170,7 +317,7 @@ SmallVector<std::pair<Value, Value>> mlir::attn::windowKeyRanges(
     ArrayRef<Value> queryStart, ArrayRef<int64_t> tq,
     ArrayRef<Value> queryExtent, ArrayRef<Value> keyExtent, Value batch,
     Value head, const IRMapping &outer, ArrayRef<int64_t> dilations,
-    ArrayRef<Value> residues) {
+    ArrayRef<Value> residues, ArrayRef<int64_t> keyTile) {
   SmallVector<std::pair<Value, Value>> ranges;
   for (auto [axis, constWindow] : llvm::enumerate(windows)) {
     NeighborhoodOp window = constWindow;
@@ -178,10 +325,57 @@ SmallVector<std::pair<Value, Value>> mlir::attn::windowKeyRanges(
     Value residue = d == 1 ? Value() : residues[axis];
     auto token = [&](Value p) { return classPosition(b, p, residue, d); };
     Value begin = idx(b, 0), end = keyExtent[axis];
-    if (window) {
-      auto scalar = [&](Value v) {
-        return materializeMaskScalar(b, op, v, batch, head, outer);
+    auto scalar = [&](Value v) {
+      return materializeMaskScalar(b, op, v, batch, head, outer);
+    };
+    BandBounds band = window || d != 1 ? BandBounds() : findAxisBand(op, axis);
+    if (band.ahead || band.behind) {
+      auto c = [&](int64_t v) -> Value {
+        return arith::ConstantIntOp::create(b, b.getI64Type(), v);
       };
+      // The offset's value (i64), or null where a scalar cannot be
+      // computed before the key walk.
+      auto offsetValue = [&](const std::optional<BandBounds::Offset> &o) {
+        if (!o)
+          return Value();
+        Value sum = c(o->constant);
+        for (auto [sign, v] : o->scalars) {
+          Value x = scalar(v);
+          if (!x)
+            return Value();
+          sum = sign > 0 ? Value(arith::AddIOp::create(b, sum, x))
+                         : Value(arith::SubIOp::create(b, sum, x));
+        }
+        return sum;
+      };
+      Value extent = toI64(b, keyExtent[axis]);
+      Value qlo = toI64(b, queryStart[axis]);
+      Value qhi = toI64(
+          b, arith::MinUIOp::create(
+                 b, arith::AddIOp::create(b, queryStart[axis],
+                                          idx(b, tq[axis] - 1)),
+                 arith::SubIOp::create(b, queryExtent[axis], idx(b, 1))));
+      auto clamp = [&](Value v) {
+        return arith::MinSIOp::create(b, arith::MaxSIOp::create(b, v, c(0)),
+                                      extent);
+      };
+      Value lo64 = c(0), hi64 = extent;
+      if (Value behind = offsetValue(band.behind))
+        lo64 = clamp(arith::SubIOp::create(b, qlo, behind));
+      if (Value ahead = offsetValue(band.ahead))
+        hi64 = clamp(arith::AddIOp::create(
+            b, arith::AddIOp::create(b, qhi, ahead), c(1)));
+      // Key tiles on the global grid: a band's diagonal then falls on tile
+      // edges as it does without the bound.
+      if (!keyTile.empty())
+        lo64 = arith::MulIOp::create(
+            b, arith::DivSIOp::create(b, lo64, c(keyTile[axis])),
+            c(keyTile[axis]));
+      hi64 = arith::MaxSIOp::create(b, hi64, lo64);
+      begin = arith::IndexCastOp::create(b, b.getIndexType(), lo64);
+      end = arith::IndexCastOp::create(b, b.getIndexType(), hi64);
+    }
+    if (window) {
       Value n = scalar(window.getExtent());
       Value size = scalar(window.getSize());
       Value dilation = scalar(window.getDilation());

@@ -17,6 +17,7 @@
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "mlir/Transforms/Passes.h"
 
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
@@ -48,10 +49,29 @@ void mlir::attn::buildAttnToGPUPasses(OpPassManager &pm, StringRef chip) {
   pm.addPass(createConvertAttnToNVVMPass(kernels));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  pm.nest<gpu::GPUModuleOp>().addPass(createAttnNarrowKernelIntegersPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+/// Shared-memory pointers of 32 bits (LLVM's `nvptx-short-ptr`): shared
+/// addresses are 32-bit on the GPU, and with 64-bit pointers every staged
+/// read, descriptor and tile offset computed its address in register pairs.
+/// The option is process-wide and read when an NVPTX target machine is
+/// created, so it is set before any kernel is translated.
+static void useShortSharedPointers() {
+  static bool done = [] {
+    auto &options = llvm::cl::getRegisteredOptions();
+    if (auto *option = options.lookup("nvptx-short-ptr"))
+      (void)option->addOccurrence(0, "nvptx-short-ptr", "true");
+    return true;
+  }();
+  (void)done;
 }
 
 void mlir::attn::buildGPUToPTXPasses(OpPassManager &pm,
                                      const NVVMPipelineOptions &options) {
+  useShortSharedPointers();
   // As upstream's gpu-lower-to-nvvm-pipeline: arith and cf go to LLVM on the
   // whole module first (convert-gpu-to-nvvm alone leaves index-typed branch
   // arguments half converted), then the gpu ops and math (libdevice).

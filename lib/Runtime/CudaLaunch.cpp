@@ -31,6 +31,10 @@ static bool isTiledTensor(const ParamInfo &param) {
          param.role == "output";
 }
 
+/// The largest size of q, k, v or the output in any dimension that CUDA
+/// kernels take (KernelEmitter.h's kMaxKernelExtent).
+static constexpr int64_t kMaxTensorExtent = int64_t(1) << 30;
+
 Expected<std::array<int64_t, 3>>
 CudaKernel::check(llvm::ArrayRef<TensorView> tensors) const {
   // The CPU launchers' checks, shared: dtypes, ranks, extents, sizes,
@@ -52,7 +56,17 @@ CudaKernel::check(llvm::ArrayRef<TensorView> tensors) const {
           "' is on device " + llvm::Twine(device) +
           "; all tensors of a launch must "
           "be on one device");
-    if (!isTiledTensor(param) || img.alignment <= 1)
+    if (!isTiledTensor(param))
+      continue;
+    // The kernels evaluate mask arithmetic in 32 bits on the strength of
+    // this bound (attn-narrow-kernel-integers; kMaxKernelExtent).
+    for (auto [dim, size] : llvm::enumerate(tensor.sizes))
+      if (size > kMaxTensorExtent)
+        return llvm::createStringError(
+            "tensor '" + param.name + "' has size " + llvm::Twine(size) +
+            " in dim " + llvm::Twine(dim) + "; CUDA kernels take sizes up to " +
+            llvm::Twine(kMaxTensorExtent) + " (2^30) in q, k, v and the output");
+    if (img.alignment <= 1)
       continue;
     auto address = reinterpret_cast<uintptr_t>(tensor.data);
     if (address % img.alignment)

@@ -226,6 +226,16 @@ TEST(CudaLaunchTest, GridLimitsAreChecked) {
       << launchError(tensors);
 }
 
+TEST(CudaLaunchTest, SizesAbove2To30AreRefused) {
+  // The kernels compute mask arithmetic in 32 bits for sizes up to 2^30.
+  auto tensors = views(/*B=*/1, /*H=*/4, /*G=*/2, /*L=*/(int64_t(1) << 30) + 1);
+  EXPECT_NE(launchError(tensors).find("tensor 'q' has size 1073741825 in dim "
+                                      "2; CUDA kernels take sizes up to "
+                                      "1073741824"),
+            std::string::npos)
+      << launchError(tensors);
+}
+
 TEST(CudaLaunchTest, BundleLaunchesWithTheSameChecks) {
   llvm::SmallString<128> dir;
   ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("attnc-cuda", dir));

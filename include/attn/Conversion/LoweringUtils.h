@@ -63,6 +63,10 @@ Value ceilDiv(ImplicitLocOpBuilder &b, Value x, int64_t d);
 SmallVector<Value> boxOffsets(ImplicitLocOpBuilder &b, Value linear,
                               ArrayRef<int64_t> tile);
 
+/// The digits of `v` in the row-major box `tile` (innermost last; the
+/// outermost is not reduced).
+SmallVector<int64_t> boxDigits(int64_t v, ArrayRef<int64_t> tile);
+
 /// The digits of a row-major `tile` box (boxOffsets) of d + c, where d is a
 /// run-time value taking only `dynamicValues` and c a constant, as per-axis
 /// sums `dynamicDigits` (boxOffsets of d, computed once) + digits of c, when

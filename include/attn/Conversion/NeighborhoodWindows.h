@@ -98,6 +98,24 @@ std::pair<Value, Value> neighborhoodKeyBounds(ImplicitLocOpBuilder &b,
                                               Value size, Value dilation,
                                               bool causal);
 
+/// Bounds a mask's conjuncts put on the keys of one token axis relative to
+/// the query: `key <= query + ahead` (causal: ahead 0; bottom-right aligned
+/// cross attention: S - L) and `key >= query - behind` (a sliding window w:
+/// behind w - 1), each an offset of a constant plus scalars of the mask that
+/// depend on batch, head and outer values only.
+struct BandBounds {
+  struct Offset {
+    int64_t constant = 0;
+    /// (sign, mask value) terms added to the constant.
+    SmallVector<std::pair<int64_t, Value>> scalars;
+  };
+  std::optional<Offset> ahead, behind;
+};
+/// The band of `axis` found among the necessary conditions of `op`'s mask
+/// (its conjuncts, and the conditions of `c && x` written as scf.if):
+/// compares of linear forms of that axis' query and key positions.
+BandBounds findAxisBand(AttentionOp op, unsigned axis);
+
 /// Per token axis, the key positions [begin, end) (index values) outside
 /// which the mask keeps nothing for any query of the tile starting at
 /// `queryStart` (`tq` positions per axis): the window's range where
@@ -106,14 +124,16 @@ std::pair<Value, Value> neighborhoodKeyBounds(ImplicitLocOpBuilder &b,
 /// Axes tiled in dilated coordinates (`dilations[a]` = d > 1, the tile's
 /// residue class `residues[a]` = r; both empty: none) take and give class
 /// positions p (token r + d·p): the query tile is r + d·[queryStart,
-/// queryStart + tq), the range counts the class's keys.
+/// queryStart + tq), the range counts the class's keys. Contiguous axes
+/// without a window take the mask's band (findAxisBand), its begin rounded
+/// down to a multiple of `keyTile` (when given).
 SmallVector<std::pair<Value, Value>>
 windowKeyRanges(ImplicitLocOpBuilder &b, AttentionOp op,
                 ArrayRef<NeighborhoodOp> windows, ArrayRef<Value> queryStart,
                 ArrayRef<int64_t> tq, ArrayRef<Value> queryExtent,
                 ArrayRef<Value> keyExtent, Value batch, Value head,
                 const IRMapping &outer, ArrayRef<int64_t> dilations = {},
-                ArrayRef<Value> residues = {});
+                ArrayRef<Value> residues = {}, ArrayRef<int64_t> keyTile = {});
 
 } // namespace mlir::attn
 

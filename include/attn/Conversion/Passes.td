@@ -80,4 +80,20 @@ def ConvertAttnToNVVMPass : Pass<"convert-attn-to-nvvm", "::mlir::ModuleOp"> {
   ];
 }
 
+def AttnNarrowKernelIntegersPass
+    : Pass<"attn-narrow-kernel-integers", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Evaluate kernel integer arithmetic in 32 bits where ranges allow";
+  let description = [{
+    Runs upstream `arith-int-range-narrowing` (32 bits) on the kernels of a
+    `gpu.module`, then replaces each `attn.assume_range` by its operand.
+    The kernel builder marks token positions and the sizes of q, k, v and
+    the output with `attn.assume_range` (sizes at most 2^30, which CUDA
+    launches check); integer range analysis carries those intervals through
+    the mask and score arithmetic, which the spec language defines on i64,
+    and every op whose operands and result provably fit 32 bits is rewritten
+    to i32 (a 64-bit compare is two SASS instructions, an i32 one is one).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 #endif // ATTN_CONVERSION_PASSES_TD

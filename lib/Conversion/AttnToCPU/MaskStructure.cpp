@@ -59,7 +59,7 @@ void AttentionKernelEmitter::computeKeyRange(ImplicitLocOpBuilder &b) {
   for (auto [begin, end] :
        windowKeyRanges(b, op, axisWindows, queryStart, tq, queryExtent,
                        keyExtent, batch, head, regions->outer(), dilations,
-                       residues)) {
+                       residues, tk)) {
     keyBegin.push_back(begin);
     keyEnd.push_back(end);
   }

@@ -64,6 +64,13 @@ using namespace mlir::attn;
 using namespace mlir::attn::gpu_kernel;
 
 
+Value gpu_kernel::assumeRange(ImplicitLocOpBuilder &b, Value value,
+                              int64_t lower, int64_t upper) {
+  return AssumeRangeOp::create(b, value.getType(), value,
+                               b.getI64IntegerAttr(lower),
+                               b.getI64IntegerAttr(upper));
+}
+
 Value gpu_kernel::f32c(ImplicitLocOpBuilder &b, double v) {
   return floatConstant(b, b.getF32Type(), v);
 }
@@ -172,6 +179,13 @@ LogicalResult KernelEmitter::checkSupported() {
     return failure();
   for (unsigned axis = 0; axis < op.getNumTokenAxes(); ++axis)
     dilations.push_back(schedule.getDilation(axis));
+  // A position is a tile start inside the extent plus less than a dilated
+  // tile and one residue class.
+  int64_t span = 0;
+  for (auto [axis, d] : llvm::enumerate(dilations))
+    span = std::max(span, d * (std::max(tq[axis], tk[axis]) + 1));
+  if (span <= kMaxTileSpan)
+    positionBound = kMaxKernelExtent + kMaxTileSpan;
   return success();
 }
 
@@ -279,26 +293,49 @@ void KernelEmitter::loadTile(ImplicitLocOpBuilder &b, const TensorParam &param,
   int64_t chunks = dim / 8;
   // Copy `it` moves row tid / chunks + it · threads / chunks, chunk
   // tid % chunks: the thread's row digits are split once and each copy adds
-  // constants (carryFreeOffsets) instead of dividing per copy.
+  // constants (carryFreeOffsets) instead of dividing per copy. Addresses are
+  // linear in those digits: the thread's first element offset is computed
+  // once per tile and each copy adds its digits times the strides, where
+  // products of positions and strides per copy were most of the copy code.
   bool rowsAlign = threads % chunks == 0;
-  Value threadRow;
+  Value threadRow, threadChunk, threadOffset;
   SmallVector<int64_t> threadRows;
-  SmallVector<Value> threadDigits;
+  SmallVector<Value> threadDigits, tokenStrides;
   if (rowsAlign) {
     threadRow = arith::DivUIOp::create(b, tid, idx(b, chunks));
+    threadChunk = arith::RemUIOp::create(b, tid, idx(b, chunks));
     for (int64_t r = 0; r < threads / chunks; ++r)
       threadRows.push_back(r);
     threadDigits = boxOffsets(b, threadRow, tile);
+    // Along an axis tiled in residue classes, consecutive class positions
+    // are `dilation` tokens apart.
+    for (unsigned axis = 0; axis < tile.size(); ++axis)
+      tokenStrides.push_back(arith::MulIOp::create(
+          b, param.strides[2 + axis], idx(b, dilations[axis])));
+    SmallVector<Value> indices{batch, headIndex};
+    llvm::append_range(indices, positionsAt(b, threadDigits, start));
+    threadOffset = arith::AddIOp::create(
+        b, param.offsetOf(b, indices),
+        arith::MulIOp::create(b, threadChunk, idx(b, 8)));
   }
   for (int64_t it = 0; it < rows * chunks / threads; ++it) {
-    Value row, chunk;
+    Value row, chunk, offset;
     SmallVector<Value> offsets;
     if (rowsAlign) {
       row = arith::AddIOp::create(b, threadRow,
                                   idx(b, it * (threads / chunks)));
-      chunk = arith::RemUIOp::create(b, tid, idx(b, chunks));
+      chunk = threadChunk;
       offsets = carryFreeOffsets(b, threadDigits, threadRows,
                                  it * (threads / chunks), tile);
+      if (!offsets.empty()) {
+        offset = idx(b, 0);
+        for (auto [axis, digit] : llvm::enumerate(
+                 boxDigits(it * (threads / chunks), tile)))
+          if (digit)
+            offset = arith::AddIOp::create(
+                b, offset,
+                arith::MulIOp::create(b, tokenStrides[axis], idx(b, digit)));
+      }
     } else {
       Value id = arith::AddIOp::create(b, tid, idx(b, it * threads));
       row = arith::DivUIOp::create(b, id, idx(b, chunks));
@@ -308,16 +345,25 @@ void KernelEmitter::loadTile(ImplicitLocOpBuilder &b, const TensorParam &param,
       offsets = boxOffsets(b, row, tile);
     SmallVector<Value> pos = positionsAt(b, offsets, start);
     Value valid = allBelow(b, pos, extent);
-    SmallVector<Value> indices{batch, headIndex};
-    llvm::append_range(indices, pos);
-    Value offset = arith::AddIOp::create(
-        b, param.offsetOf(b, indices),
-        arith::MulIOp::create(b, chunk, idx(b, 8)));
+    Value address;
+    if (offset) {
+      // The thread's address plus the copy's (loop-invariant) offset.
+      address = LLVM::GEPOp::create(
+          b, param.data.getType(), param.elementType,
+          param.addressOf(b, threadOffset),
+          ValueRange{arith::IndexCastOp::create(b, b.getI64Type(), offset)});
+    } else {
+      SmallVector<Value> indices{batch, headIndex};
+      llvm::append_range(indices, pos);
+      address = param.addressOf(
+          b, arith::AddIOp::create(b, param.offsetOf(b, indices),
+                                   arith::MulIOp::create(b, chunk, idx(b, 8))));
+    }
     // Out-of-range rows copy nothing; point them at the base all the same.
-    offset = arith::SelectOp::create(b, valid, offset, idx(b, 0));
+    address = arith::SelectOp::create(b, valid, address, param.data);
     Value dst =
         smemOffset(b, smem, tileChunkOffset(b, row, chunk, rows, dim));
-    emitCopy16(b, dst, param.addressOf(b, offset), valid);
+    emitCopy16(b, dst, address, valid);
   }
 }
 
@@ -340,6 +386,83 @@ std::pair<Value, Value> KernelEmitter::elementCoords(ImplicitLocOpBuilder &b,
   return {row, col};
 }
 
+Value KernelEmitter::maskCoordinate(ImplicitLocOpBuilder &b, Value position) {
+  Value coordinate = toI64(b, position);
+  return positionBound ? assumeRange(b, coordinate, 0, positionBound)
+                       : coordinate;
+}
+
+/// The position slots (bit per query axis, then per key axis) a value
+/// depends on, found by walking its operands back to values of `slots`.
+static uint32_t slotsOf(Value v, const PositionSlots &slots,
+                        DenseMap<Value, uint32_t> &memo) {
+  if (auto found = slots.find(v); found != slots.end())
+    return found->second;
+  if (auto found = memo.find(v); found != memo.end())
+    return found->second;
+  uint32_t result = 0;
+  if (Operation *def = v.getDefiningOp())
+    for (Value operand : def->getOperands())
+      result |= slotsOf(operand, slots, memo);
+  memo[v] = result;
+  return result;
+}
+
+/// Splits an i1 at `arith.andi` and at `select(c, x, false)` (a flattened
+/// short-circuit `c && x`) into its conjuncts.
+static void collectKeptConjuncts(Value v, SmallVectorImpl<Value> &out) {
+  if (auto andOp = v.getDefiningOp<arith::AndIOp>()) {
+    collectKeptConjuncts(andOp.getLhs(), out);
+    collectKeptConjuncts(andOp.getRhs(), out);
+    return;
+  }
+  if (auto select = v.getDefiningOp<arith::SelectOp>();
+      select && select.getType().isInteger(1) &&
+      matchPattern(select.getFalseValue(), m_Zero())) {
+    collectKeptConjuncts(select.getCondition(), out);
+    collectKeptConjuncts(select.getTrueValue(), out);
+    return;
+  }
+  if (matchPattern(v, m_One()))
+    return;
+  out.push_back(v);
+}
+
+Value KernelEmitter::conjunctsByPositions(ImplicitLocOpBuilder &b, Value kept,
+                                          const PositionSlots &slots) {
+  SmallVector<Value> conjuncts;
+  collectKeptConjuncts(kept, conjuncts);
+  DenseMap<Value, uint32_t> memo;
+  SmallVector<uint32_t> deps;
+  for (Value c : conjuncts)
+    deps.push_back(slotsOf(c, slots, memo));
+  // Groups: the slot sets no other conjunct's set strictly contains, in
+  // order of first appearance (the same for every element, so that equal
+  // groups of different elements are equal ops for CSE).
+  SmallVector<uint32_t> groups;
+  for (uint32_t d : deps) {
+    bool covered = llvm::any_of(deps, [&](uint32_t other) {
+      return other != d && (other & d) == d;
+    });
+    if (!covered && !llvm::is_contained(groups, d))
+      groups.push_back(d);
+  }
+  Value result;
+  for (uint32_t group : groups) {
+    Value part;
+    for (auto [c, d] : llvm::zip(conjuncts, deps)) {
+      // Each conjunct joins the first group that covers it.
+      uint32_t first = *llvm::find_if(
+          groups, [&](uint32_t g) { return (g & d) == d; });
+      if (first != group)
+        continue;
+      part = part ? Value(arith::AndIOp::create(b, part, c)) : c;
+    }
+    result = result ? Value(arith::AndIOp::create(b, result, part)) : part;
+  }
+  return result ? result : arith::ConstantIntOp::create(b, true, 1);
+}
+
 SmallVector<Value> KernelEmitter::keptElements(ImplicitLocOpBuilder &b,
                                                ArrayRef<Value> keyStart,
                                                int64_t m,
@@ -350,6 +473,13 @@ SmallVector<Value> KernelEmitter::keptElements(ImplicitLocOpBuilder &b,
   // evaluates what depends on the row alone or the column alone (a
   // neighborhood's window start, doc[b, i]) once, and an axis' test of a
   // separable mask once per distinct pair of positions on that axis.
+  //
+  // The conjuncts of each element's test are regrouped by the positions they
+  // depend on (conjunctsByPositions): a separable mask then costs an AND of
+  // shared per-row and per-column parts per element, not a select per
+  // conjunct (NA-2D: 3 selects per element before).
+  unsigned numAxes = tq.size();
+  PositionSlots slots;
   SmallVector<Value> keptBits;
   for (int64_t e = 0; e < 32; ++e) {
     auto [rowPart, colPart] = elementParts(e, m);
@@ -357,25 +487,34 @@ SmallVector<Value> KernelEmitter::keptElements(ImplicitLocOpBuilder &b,
         fragmentPositions(b, /*isRow=*/true, rowPart, queryStart, cache);
     SmallVector<Value> kpos =
         fragmentPositions(b, /*isRow=*/false, colPart, keyStart, cache);
+    for (unsigned axis = 0; axis < numAxes; ++axis) {
+      slots[qpos[axis]] = 1u << axis;
+      slots[kpos[axis]] = 1u << (numAxes + axis);
+    }
     Value kept = allBelow(b, kpos, keyExtent);
     if (op.hasMask()) {
       SmallVector<Value> coords{toI64(b, batch), toI64(b, head)};
       for (Value p : qpos)
-        coords.push_back(toI64(b, p));
+        coords.push_back(maskCoordinate(b, p));
       for (Value p : kpos)
-        coords.push_back(toI64(b, p));
+        coords.push_back(maskCoordinate(b, p));
       if (!stagedReads.empty()) {
         Value col = elementCoords(b, idx(b, e), m).second;
-        regions->setReadOverride([&, col](ImplicitLocOpBuilder &at,
-                                          unsigned input, ValueRange indices) {
-          return stagedRead(at, input, indices, coords, col);
+        uint32_t allKeyAxes = ((1u << numAxes) - 1) << numAxes;
+        regions->setReadOverride([&, col, allKeyAxes](ImplicitLocOpBuilder &at,
+                                                      unsigned input,
+                                                      ValueRange indices) {
+          Value read = stagedRead(at, input, indices, coords, col);
+          if (read)
+            slots[read] = allKeyAxes;
+          return read;
         });
       }
       kept = arith::AndIOp::create(
           b, kept, regions->inlineRegion(b, op.getMask(), coords));
       regions->setReadOverride({});
     }
-    keptBits.push_back(kept);
+    keptBits.push_back(conjunctsByPositions(b, kept, slots));
   }
   return keptBits;
 }
@@ -392,10 +531,10 @@ void KernelEmitter::applyScoreRule(ImplicitLocOpBuilder &b,
                             toI64(b, batch), toI64(b, head)};
     for (Value p :
          fragmentPositions(b, /*isRow=*/true, rowPart, queryStart, cache))
-      args.push_back(toI64(b, p));
+      args.push_back(maskCoordinate(b, p));
     for (Value p :
          fragmentPositions(b, /*isRow=*/false, colPart, keyStart, cache))
-      args.push_back(toI64(b, p));
+      args.push_back(maskCoordinate(b, p));
     Value rewritten = arith::MulFOp::create(
         b, regions->inlineRegion(b, op.getScore(), args), log2e);
     // Masked pairs stay masked; the rule itself may also yield -inf.
@@ -809,10 +948,16 @@ LogicalResult KernelEmitter::emit() {
       param.strides.push_back(arith::IndexCastOp::create(
           b, b.getIndexType(), entry.getArgument(next++)));
   }
+  unsigned numInputs = op.getInputs().size();
+  // CUDA launches refuse q, k, v and output sizes above kMaxKernelExtent
+  // (CudaLaunch.cpp): facts for the 32-bit narrowing of mask arithmetic
+  // (attn-narrow-kernel-integers).
+  for (size_t i : {size_t(0), size_t(1), size_t(2), size_t(3 + numInputs)})
+    for (Value &size : params[i].sizes)
+      size = assumeRange(b, size, 0, kMaxKernelExtent);
   q = params[0];
   k = params[1];
   v = params[2];
-  unsigned numInputs = op.getInputs().size();
   inputs.assign(params.begin() + 3, params.begin() + 3 + numInputs);
   out = params[3 + numInputs];
   if (op.getLse())
@@ -843,8 +988,9 @@ LogicalResult KernelEmitter::emit() {
     return fail();
 
   Value queryTile = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  head = gpu::BlockIdOp::create(b, gpu::Dimension::y);
-  batch = gpu::BlockIdOp::create(b, gpu::Dimension::z);
+  // Grid dimensions y and z are at most 65535.
+  head = assumeRange(b, gpu::BlockIdOp::create(b, gpu::Dimension::y), 0, 65535);
+  batch = assumeRange(b, gpu::BlockIdOp::create(b, gpu::Dimension::z), 0, 65535);
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   warp = arith::DivUIOp::create(b, tid, idx(b, 32));
   lane = arith::RemUIOp::create(b, tid, idx(b, 32));
@@ -873,7 +1019,7 @@ LogicalResult KernelEmitter::emit() {
   SmallVector<NeighborhoodOp> windows = findAxisWindows(op);
   for (auto [axis, range] : llvm::enumerate(windowKeyRanges(
            b, op, windows, queryStart, tq, queryExtent, keyExtent, batch, head,
-           regions->outer(), dilations, residues))) {
+           regions->outer(), dilations, residues, tk))) {
     Value begin = range.first;
     // Dilated windows on contiguous tiles (a dilation known only at run
     // time) start on the global tile grid: the mask's `k mod d` and `k div

@@ -27,6 +27,18 @@ constexpr int64_t kKeyTile = 64;
 /// one ldmatrix fall in distinct bank groups.
 constexpr int64_t kPad = 8;
 
+/// The largest size of q, k, v or the output a CUDA kernel takes (launches
+/// check it): positions and their differences then fit 32 bits.
+constexpr int64_t kMaxKernelExtent = int64_t(1) << 30;
+/// Dilated tiles spanning at most this many positions keep positions below
+/// kMaxKernelExtent + kMaxTileSpan.
+constexpr int64_t kMaxTileSpan = int64_t(1) << 24;
+
+/// `value`, marked as lying in [lower, upper] (attn.assume_range) for the
+/// 32-bit narrowing of kernel arithmetic.
+Value assumeRange(ImplicitLocOpBuilder &b, Value value, int64_t lower,
+                  int64_t upper);
+
 /// An f32 constant.
 Value f32c(ImplicitLocOpBuilder &b, double v);
 
@@ -41,6 +53,10 @@ ifThenElseN(ImplicitLocOpBuilder &b, Value cond, TypeRange types,
 struct LaneOffsets {
   Value q, k, v;
 };
+
+/// Which position slots (bit per query axis, then per key axis) a value
+/// stands for: the fragment positions and staged key-axis reads.
+using PositionSlots = llvm::DenseMap<Value, uint32_t>;
 
 /// Builds the kernel of one attention function.
 class KernelEmitter {
@@ -135,6 +151,15 @@ private:
   SmallVector<Value> keptElements(ImplicitLocOpBuilder &b,
                                   ArrayRef<Value> keyStart, int64_t m,
                                   PositionCache &cache);
+  /// A token position as a mask or score coordinate (i64), with its range
+  /// (positionBound) for the 32-bit narrowing of the rule's arithmetic.
+  Value maskCoordinate(ImplicitLocOpBuilder &b, Value position);
+  /// Which position slots as an AND of groups of its conjuncts, one
+  /// group per set of position slots that no other conjunct's set contains:
+  /// the groups of a separable mask are shared by the elements of a row or
+  /// a column.
+  static Value conjunctsByPositions(ImplicitLocOpBuilder &b, Value kept,
+                                    const PositionSlots &slots);
   /// Token positions of the query row (`isRow`) or key column of this
   /// thread whose constant part is `staticPart` (elementParts), in the tile
   /// starting at `start`; equal positions are the same values.
@@ -235,6 +260,8 @@ private:
   /// tq + s - 1 <= tk. Its key positions are then the same in every tile,
   /// so what the mask computes from them alone is loop-invariant.
   SmallVector<bool> singleKeyTile;
+  /// Upper bound of every token position (0: none known, tiles too wide).
+  int64_t positionBound = 0;
 };
 
 

@@ -565,3 +565,19 @@ func.func @split_int_pad(%j: tensor<?xi64>) -> tensor<?x16xi64> {
   %j2 = attn.split %j[m] -> [m1, m0] by 16 pad 0.5 : tensor<?xi64> -> tensor<?x16xi64>
   return %j2 : tensor<?x16xi64>
 }
+
+// -----
+
+func.func @assume_range_too_wide(%i: i8) -> i8 {
+  // expected-error @+1 {{'attn.assume_range' op interval does not fit its 8-bit type}}
+  %x = attn.assume_range %i in [0, 300] : i8
+  return %x : i8
+}
+
+// -----
+
+func.func @assume_range_empty(%i: index) -> index {
+  // expected-error @+1 {{'attn.assume_range' op has an empty interval [5, 4]}}
+  %x = attn.assume_range %i in [5, 4] : index
+  return %x : index
+}

@@ -249,3 +249,10 @@ func.func @iota_coordinates(%qk: tensor<?x?xf32>, %n: index) -> tensor<?x?xf32> 
   }
   return %s : tensor<?x?xf32>
 }
+
+// CHECK-LABEL: func.func @assume_range
+// CHECK: attn.assume_range %{{.*}} in [0, 1073741824] : index
+func.func @assume_range(%i: index) -> index {
+  %x = attn.assume_range %i in [0, 1073741824] : index
+  return %x : index
+}

@@ -423,6 +423,32 @@ void LinearAttentionOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
 }
 
 //===----------------------------------------------------------------------===//
+// AssumeRangeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AssumeRangeOp::verify() {
+  if (getLower() > getUpper())
+    return emitOpError("has an empty interval [")
+           << getLower() << ", " << getUpper() << "]";
+  Type type = getType();
+  unsigned width = type.isIndex() ? IndexType::kInternalStorageBitWidth
+                                  : type.getIntOrFloatBitWidth();
+  if (width < 64 && (getLower() < -(int64_t(1) << (width - 1)) ||
+                     getUpper() >= (int64_t(1) << (width - 1))))
+    return emitOpError("interval does not fit its ") << width << "-bit type";
+  return success();
+}
+
+void AssumeRangeOp::inferResultRanges(ArrayRef<ConstantIntRanges> argRanges,
+                                      SetIntRangeFn setResultRange) {
+  unsigned width = argRanges[0].smin().getBitWidth();
+  ConstantIntRanges assumed = ConstantIntRanges::fromSigned(
+      APInt(width, getLower(), /*isSigned=*/true),
+      APInt(width, getUpper(), /*isSigned=*/true));
+  setResultRange(getResult(), argRanges[0].intersection(assumed));
+}
+
+//===----------------------------------------------------------------------===//
 // NeighborhoodOp
 //===----------------------------------------------------------------------===//
 

@@ -12,6 +12,7 @@ include "attn/Dialect/Attn/IR/AttnAttrs.td"
 include "mlir/IR/OpBase.td"
 include "mlir/IR/CommonAttrConstraints.td"
 include "mlir/Interfaces/ControlFlowInterfaces.td"
+include "mlir/Interfaces/InferIntRangeInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 /// A list of rank names, one per dimension of a tensor: `[p, m]`.
@@ -157,6 +158,32 @@ def Attn_LinearAttentionOp : Attn_Op<"linear_attention", [
   let hasVerifier = 1;
   let hasRegionVerifier = 1;
   let hasCanonicalizer = 1;
+}
+
+def Attn_AssumeRangeOp : Attn_Op<"assume_range", [Pure,
+    AllTypesMatch<["value", "result"]>,
+    DeclareOpInterfaceMethods<InferIntRangeInterface, ["inferResultRanges"]>]> {
+  let summary = "An integer that a kernel knows to lie in [lower, upper]";
+  let description = [{
+    Yields `value`, which the kernel builder knows to lie in the signed
+    interval [`lower`, `upper`] (a token position, with extents the launch
+    checked). Integer range analysis takes the interval as the result's range,
+    so that `arith-int-range-narrowing` can evaluate mask arithmetic in 32
+    bits. Only kernel lowerings create it; it is replaced by `value` before
+    the kernel goes to LLVM (a wrong interval would make narrowed arithmetic
+    wrap).
+
+    ```mlir
+    %p = attn.assume_range %x in [0, 1073741824] : index
+    ```
+  }];
+  let arguments = (ins AnySignlessIntegerOrIndex:$value, I64Attr:$lower,
+                       I64Attr:$upper);
+  let results = (outs AnySignlessIntegerOrIndex:$result);
+  let assemblyFormat = [{
+    $value `in` ` ` `[` $lower `,` $upper `]` attr-dict `:` type($value)
+  }];
+  let hasVerifier = 1;
 }
 
 def Attn_NeighborhoodOp : Attn_Op<"neighborhood", [Pure]> {
