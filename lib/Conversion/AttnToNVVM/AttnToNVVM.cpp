@@ -988,6 +988,18 @@ LogicalResult KernelEmitter::emit() {
     return fail();
 
   Value queryTile = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  // Under a causal band (key <= query + c) later query tiles visit more key
+  // tiles: they go first, so that the grid ends on short tiles instead of
+  // waiting for a long one (FlashAttention's reversed causal order).
+  if (op.getNumTokenAxes() == 1) {
+    BandBounds band = findAxisBand(op, 0);
+    if (band.ahead && !band.behind)
+      queryTile = arith::SubIOp::create(
+          b,
+          arith::SubIOp::create(b, gpu::GridDimOp::create(b, gpu::Dimension::x),
+                                idx(b, 1)),
+          queryTile);
+  }
   // Grid dimensions y and z are at most 65535.
   head = assumeRange(b, gpu::BlockIdOp::create(b, gpu::Dimension::y), 0, 65535);
   batch = assumeRange(b, gpu::BlockIdOp::create(b, gpu::Dimension::z), 0, 65535);
