@@ -2,12 +2,11 @@
 //
 // The key-tile walk of the mma.sync kernel, in chunks of `threads` key tiles:
 //   1. each thread classifies one key tile of the chunk with the compiled
-//      interval analysis of the mask (TileClassification.h) into a word in
-//      shared memory: 0 empty, 1 full, 2 partial or ragged (needs the
-//      per-element mask); reads of input tensors in the mask are bounded by
+//      interval analysis of the mask (TileClassification.h) into a word:
+//      0 empty, 1 full, 2 partial or ragged (needs the per-element mask); reads of input tensors in the mask are bounded by
 //      ranges the warps computed before (TileRanges.cpp);
-//   2. each thread counts the non-empty tiles before its own (a scan of the
-//      chunk's words; every lane reads the same word, a broadcast) and
+//   2. each thread counts the non-empty tiles before its own (a ballot in
+//      its warp, the counts of lower warps through shared memory) and
 //      writes its tile at that position of a list. The list keeps key order,
 //      so results do not depend on timing;
 //   3. the CTA walks the list with two K/V stages: the cp.async copies of
@@ -155,30 +154,42 @@ SmallVector<Value> KernelEmitter::walkKeyTiles(ImplicitLocOpBuilder &b,
               return classifyKeyTile(in, arith::AddIOp::create(in, first, tid));
             },
             [&](ImplicitLocOpBuilder &in) -> Value { return c32(in, 0); });
-        LLVM::StoreOp::create(cb, myWord, wordAt(cb, flagSmem, tid), 4);
-        gpu::BarrierOp::create(cb);
-
-        // 2. Ordered compaction of the visited tiles.
-        SmallVector<Value> counts = forEachCarry(
-            cb, idx(cb, 0), count, 1, ValueRange{idx(cb, 0), idx(cb, 0)},
-            [&](ImplicitLocOpBuilder &in, Value i, ValueRange carried) {
-              Value visited = arith::CmpIOp::create(
-                  in, arith::CmpIPredicate::ne, load(in, flagSmem, i), c32(in, 0));
-              Value one = arith::SelectOp::create(in, visited, idx(in, 1),
-                                                  idx(in, 0));
-              Value earlier =
-                  arith::CmpIOp::create(in, arith::CmpIPredicate::ult, i, tid);
-              Value before = arith::AddIOp::create(
-                  in, carried[0],
-                  arith::SelectOp::create(in, earlier, one, idx(in, 0)));
-              return SmallVector<Value>{
-                  before, arith::AddIOp::create(in, carried[1], one)};
-            });
-        Value before = counts[0], total = counts[1];
+        // 2. Ordered compaction of the visited tiles: a thread's position in
+        // the list is the visited tiles of lower lanes of its warp (a
+        // ballot) plus those of lower warps (their counts, through shared
+        // memory). The list keeps key order, so results do not depend on
+        // timing. (Each thread scanning the chunk's words cost a loop of up
+        // to `threads` trips per chunk.)
         Value listed = arith::AndIOp::create(
             cb, mine,
             arith::CmpIOp::create(cb, arith::CmpIPredicate::ne, myWord,
                                   c32(cb, 0)));
+        Value ballot = NVVM::VoteSyncOp::create(
+            cb, i32, c32(cb, -1), listed, NVVM::VoteSyncKind::ballot);
+        auto popc = [&](ImplicitLocOpBuilder &at, Value x) -> Value {
+          return LLVM::CtPopOp::create(at, i32, x);
+        };
+        Value inWarp = popc(
+            cb, arith::AndIOp::create(cb, ballot, NVVM::LaneMaskLtOp::create(cb, i32)));
+        Value firstLane =
+            arith::CmpIOp::create(cb, arith::CmpIPredicate::eq, lane, idx(cb, 0));
+        ifThen(cb, firstLane, [&](ImplicitLocOpBuilder &in) {
+          LLVM::StoreOp::create(in, popc(in, ballot), wordAt(in, flagSmem, warp),
+                                4);
+        });
+        gpu::BarrierOp::create(cb);
+        Value warp32 = arith::IndexCastOp::create(cb, i32, warp);
+        Value before32 = inWarp, total32 = c32(cb, 0);
+        for (int64_t w = 0; w < warps; ++w) {
+          Value count = load(cb, flagSmem, idx(cb, w));
+          Value lower = arith::CmpIOp::create(cb, arith::CmpIPredicate::ult,
+                                              c32(cb, w), warp32);
+          before32 = arith::AddIOp::create(
+              cb, before32, arith::SelectOp::create(cb, lower, count, c32(cb, 0)));
+          total32 = arith::AddIOp::create(cb, total32, count);
+        }
+        Value before = arith::IndexCastUIOp::create(cb, cb.getIndexType(), before32);
+        Value total = arith::IndexCastUIOp::create(cb, cb.getIndexType(), total32);
         ifThen(cb, listed, [&](ImplicitLocOpBuilder &in) {
           // entry = tile-in-chunk · 2 + needs-mask
           Value tile = arith::IndexCastOp::create(in, i32, tid);
