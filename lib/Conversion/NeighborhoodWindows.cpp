@@ -334,7 +334,9 @@ SmallVector<std::pair<Value, Value>> mlir::attn::windowKeyRanges(
         return arith::ConstantIntOp::create(b, b.getI64Type(), v);
       };
       // The offset's value (i64), or null where a scalar cannot be
-      // computed before the key walk.
+      // computed before the key walk. Clamped to +-2^40: beyond that the
+      // bound passes every position either way, and adding the position
+      // cannot overflow.
       auto offsetValue = [&](const std::optional<BandBounds::Offset> &o) {
         if (!o)
           return Value();
@@ -346,15 +348,18 @@ SmallVector<std::pair<Value, Value>> mlir::attn::windowKeyRanges(
           sum = sign > 0 ? Value(arith::AddIOp::create(b, sum, x))
                          : Value(arith::SubIOp::create(b, sum, x));
         }
-        return sum;
+        constexpr int64_t kFar = int64_t(1) << 40;
+        return Value(arith::MinSIOp::create(
+            b, arith::MaxSIOp::create(b, sum, c(-kFar)), c(kFar)));
       };
       Value extent = toI64(b, keyExtent[axis]);
       Value qlo = toI64(b, queryStart[axis]);
       Value qhi = toI64(
-          b, arith::MinUIOp::create(
-                 b, arith::AddIOp::create(b, queryStart[axis],
-                                          idx(b, tq[axis] - 1)),
-                 arith::SubIOp::create(b, queryExtent[axis], idx(b, 1))));
+          b,
+          arith::MinUIOp::create(
+              b,
+              arith::AddIOp::create(b, queryStart[axis], idx(b, tq[axis] - 1)),
+              arith::SubIOp::create(b, queryExtent[axis], idx(b, 1))));
       auto clamp = [&](Value v) {
         return arith::MinSIOp::create(b, arith::MaxSIOp::create(b, v, c(0)),
                                       extent);

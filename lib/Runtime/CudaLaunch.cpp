@@ -65,7 +65,8 @@ CudaKernel::check(llvm::ArrayRef<TensorView> tensors) const {
         return llvm::createStringError(
             "tensor '" + param.name + "' has size " + llvm::Twine(size) +
             " in dim " + llvm::Twine(dim) + "; CUDA kernels take sizes up to " +
-            llvm::Twine(kMaxTensorExtent) + " (2^30) in q, k, v and the output");
+            llvm::Twine(kMaxTensorExtent) +
+            " (2^30) in q, k, v and the output");
     if (img.alignment <= 1)
       continue;
     auto address = reinterpret_cast<uintptr_t>(tensor.data);

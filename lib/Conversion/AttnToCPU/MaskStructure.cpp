@@ -56,10 +56,9 @@ void AttentionKernelEmitter::analyzeMask() {
 void AttentionKernelEmitter::computeKeyRange(ImplicitLocOpBuilder &b) {
   keyBegin.clear();
   keyEnd.clear();
-  for (auto [begin, end] :
-       windowKeyRanges(b, op, axisWindows, queryStart, tq, queryExtent,
-                       keyExtent, batch, head, regions->outer(), dilations,
-                       residues, tk)) {
+  for (auto [begin, end] : windowKeyRanges(
+           b, op, axisWindows, queryStart, tq, queryExtent, keyExtent, batch,
+           head, regions->outer(), dilations, residues, tk)) {
     keyBegin.push_back(begin);
     keyEnd.push_back(end);
   }

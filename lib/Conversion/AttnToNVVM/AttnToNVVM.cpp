@@ -63,7 +63,6 @@ using namespace mlir;
 using namespace mlir::attn;
 using namespace mlir::attn::gpu_kernel;
 
-
 Value gpu_kernel::assumeRange(ImplicitLocOpBuilder &b, Value value,
                               int64_t lower, int64_t upper) {
   return AssumeRangeOp::create(b, value.getType(), value,
@@ -310,13 +309,13 @@ void KernelEmitter::loadTile(ImplicitLocOpBuilder &b, const TensorParam &param,
     // Along an axis tiled in residue classes, consecutive class positions
     // are `dilation` tokens apart.
     for (unsigned axis = 0; axis < tile.size(); ++axis)
-      tokenStrides.push_back(arith::MulIOp::create(
-          b, param.strides[2 + axis], idx(b, dilations[axis])));
+      tokenStrides.push_back(arith::MulIOp::create(b, param.strides[2 + axis],
+                                                   idx(b, dilations[axis])));
     SmallVector<Value> indices{batch, headIndex};
     llvm::append_range(indices, positionsAt(b, threadDigits, start));
-    threadOffset = arith::AddIOp::create(
-        b, param.offsetOf(b, indices),
-        arith::MulIOp::create(b, threadChunk, idx(b, 8)));
+    threadOffset =
+        arith::AddIOp::create(b, param.offsetOf(b, indices),
+                              arith::MulIOp::create(b, threadChunk, idx(b, 8)));
   }
   for (int64_t it = 0; it < rows * chunks / threads; ++it) {
     Value row, chunk, offset;
@@ -329,8 +328,8 @@ void KernelEmitter::loadTile(ImplicitLocOpBuilder &b, const TensorParam &param,
                                  it * (threads / chunks), tile);
       if (!offsets.empty()) {
         offset = idx(b, 0);
-        for (auto [axis, digit] : llvm::enumerate(
-                 boxDigits(it * (threads / chunks), tile)))
+        for (auto [axis, digit] :
+             llvm::enumerate(boxDigits(it * (threads / chunks), tile)))
           if (digit)
             offset = arith::AddIOp::create(
                 b, offset,
@@ -441,19 +440,19 @@ Value KernelEmitter::conjunctsByPositions(ImplicitLocOpBuilder &b, Value kept,
   // groups of different elements are equal ops for CSE).
   SmallVector<uint32_t> groups;
   for (uint32_t d : deps) {
-    bool covered = llvm::any_of(deps, [&](uint32_t other) {
-      return other != d && (other & d) == d;
-    });
+    bool covered = llvm::any_of(
+        deps, [&](uint32_t other) { return other != d && (other & d) == d; });
     if (!covered && !llvm::is_contained(groups, d))
       groups.push_back(d);
   }
   Value result;
   for (uint32_t group : groups) {
     Value part;
-    for (auto [c, d] : llvm::zip(conjuncts, deps)) {
+    for (auto [c, dep] : llvm::zip(conjuncts, deps)) {
       // Each conjunct joins the first group that covers it.
-      uint32_t first = *llvm::find_if(
-          groups, [&](uint32_t g) { return (g & d) == d; });
+      uint32_t d = dep;
+      uint32_t first =
+          *llvm::find_if(groups, [&](uint32_t g) { return (g & d) == d; });
       if (first != group)
         continue;
       part = part ? Value(arith::AndIOp::create(b, part, c)) : c;
@@ -1013,7 +1012,8 @@ LogicalResult KernelEmitter::emit() {
   }
   // Grid dimensions y and z are at most 65535.
   head = assumeRange(b, gpu::BlockIdOp::create(b, gpu::Dimension::y), 0, 65535);
-  batch = assumeRange(b, gpu::BlockIdOp::create(b, gpu::Dimension::z), 0, 65535);
+  batch =
+      assumeRange(b, gpu::BlockIdOp::create(b, gpu::Dimension::z), 0, 65535);
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   warp = arith::DivUIOp::create(b, tid, idx(b, 32));
   lane = arith::RemUIOp::create(b, tid, idx(b, 32));

@@ -246,8 +246,9 @@ private:
   /// Masks that read tensors: the ranges classifyKeyTile's analysis uses.
   std::optional<InputRanges> inputRanges;
   Value batch, head, kvHead, scaleLog2e, tid, warp, lane, g, t;
-  /// Q tile; two stages of K and V tiles (`stage` selects one); the
-  /// per-chunk classification words and list of visited key tiles.
+  /// Q tile; two stages of K and V tiles (`stage` selects one); per warp
+  /// its count of visited tiles of a chunk (the first `warps` words of
+  /// `flagSmem`) and the list of visited key tiles.
   Value qSmem, kSmem, vSmem, flagSmem, listSmem;
   int64_t kStageBytes = 0, vStageBytes = 0;
   LaneOffsets lanes;

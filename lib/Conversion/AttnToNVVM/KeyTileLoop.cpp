@@ -3,8 +3,9 @@
 // The key-tile walk of the mma.sync kernel, in chunks of `threads` key tiles:
 //   1. each thread classifies one key tile of the chunk with the compiled
 //      interval analysis of the mask (TileClassification.h) into a word:
-//      0 empty, 1 full, 2 partial or ragged (needs the per-element mask); reads of input tensors in the mask are bounded by
-//      ranges the warps computed before (TileRanges.cpp);
+//      0 empty, 1 full, 2 partial or ragged (needs the per-element mask);
+//      reads of input tensors in the mask are bounded by ranges the warps
+//      computed before (TileRanges.cpp);
 //   2. each thread counts the non-empty tiles before its own (a ballot in
 //      its warp, the counts of lower warps through shared memory) and
 //      writes its tile at that position of a list. The list keeps key order,
@@ -164,18 +165,19 @@ SmallVector<Value> KernelEmitter::walkKeyTiles(ImplicitLocOpBuilder &b,
             cb, mine,
             arith::CmpIOp::create(cb, arith::CmpIPredicate::ne, myWord,
                                   c32(cb, 0)));
-        Value ballot = NVVM::VoteSyncOp::create(
-            cb, i32, c32(cb, -1), listed, NVVM::VoteSyncKind::ballot);
+        Value ballot = NVVM::VoteSyncOp::create(cb, i32, c32(cb, -1), listed,
+                                                NVVM::VoteSyncKind::ballot);
         auto popc = [&](ImplicitLocOpBuilder &at, Value x) -> Value {
           return LLVM::CtPopOp::create(at, i32, x);
         };
-        Value inWarp = popc(
-            cb, arith::AndIOp::create(cb, ballot, NVVM::LaneMaskLtOp::create(cb, i32)));
-        Value firstLane =
-            arith::CmpIOp::create(cb, arith::CmpIPredicate::eq, lane, idx(cb, 0));
+        Value inWarp =
+            popc(cb, arith::AndIOp::create(
+                         cb, ballot, NVVM::LaneMaskLtOp::create(cb, i32)));
+        Value firstLane = arith::CmpIOp::create(cb, arith::CmpIPredicate::eq,
+                                                lane, idx(cb, 0));
         ifThen(cb, firstLane, [&](ImplicitLocOpBuilder &in) {
-          LLVM::StoreOp::create(in, popc(in, ballot), wordAt(in, flagSmem, warp),
-                                4);
+          LLVM::StoreOp::create(in, popc(in, ballot),
+                                wordAt(in, flagSmem, warp), 4);
         });
         gpu::BarrierOp::create(cb);
         Value warp32 = arith::IndexCastOp::create(cb, i32, warp);
@@ -185,11 +187,14 @@ SmallVector<Value> KernelEmitter::walkKeyTiles(ImplicitLocOpBuilder &b,
           Value lower = arith::CmpIOp::create(cb, arith::CmpIPredicate::ult,
                                               c32(cb, w), warp32);
           before32 = arith::AddIOp::create(
-              cb, before32, arith::SelectOp::create(cb, lower, count, c32(cb, 0)));
+              cb, before32,
+              arith::SelectOp::create(cb, lower, count, c32(cb, 0)));
           total32 = arith::AddIOp::create(cb, total32, count);
         }
-        Value before = arith::IndexCastUIOp::create(cb, cb.getIndexType(), before32);
-        Value total = arith::IndexCastUIOp::create(cb, cb.getIndexType(), total32);
+        Value before =
+            arith::IndexCastUIOp::create(cb, cb.getIndexType(), before32);
+        Value total =
+            arith::IndexCastUIOp::create(cb, cb.getIndexType(), total32);
         ifThen(cb, listed, [&](ImplicitLocOpBuilder &in) {
           // entry = tile-in-chunk · 2 + needs-mask
           Value tile = arith::IndexCastOp::create(in, i32, tid);

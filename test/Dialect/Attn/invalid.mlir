@@ -581,3 +581,13 @@ func.func @assume_range_empty(%i: index) -> index {
   %x = attn.assume_range %i in [5, 4] : index
   return %x : index
 }
+
+// -----
+
+func.func @assume_range_negative_lower(%i: i32) -> i32 {
+  // A signed interval: a negative lower bound is fine.
+  %x = attn.assume_range %i in [-5, 100] : i32
+  // expected-error @+1 {{'attn.assume_range' op has an empty interval [3, -3]}}
+  %y = attn.assume_range %x in [3, -3] : i32
+  return %y : i32
+}

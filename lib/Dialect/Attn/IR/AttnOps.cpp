@@ -427,14 +427,16 @@ void LinearAttentionOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
 //===----------------------------------------------------------------------===//
 
 LogicalResult AssumeRangeOp::verify() {
-  if (getLower() > getUpper())
+  // I64Attr's getters return the bits unsigned; the interval is signed.
+  int64_t lower = getLowerAttr().getInt(), upper = getUpperAttr().getInt();
+  if (lower > upper)
     return emitOpError("has an empty interval [")
-           << getLower() << ", " << getUpper() << "]";
+           << lower << ", " << upper << "]";
   Type type = getType();
   unsigned width = type.isIndex() ? IndexType::kInternalStorageBitWidth
                                   : type.getIntOrFloatBitWidth();
-  if (width < 64 && (getLower() < -(int64_t(1) << (width - 1)) ||
-                     getUpper() >= (int64_t(1) << (width - 1))))
+  if (width < 64 && (lower < -(int64_t(1) << (width - 1)) ||
+                     upper >= (int64_t(1) << (width - 1))))
     return emitOpError("interval does not fit its ") << width << "-bit type";
   return success();
 }
@@ -443,8 +445,8 @@ void AssumeRangeOp::inferResultRanges(ArrayRef<ConstantIntRanges> argRanges,
                                       SetIntRangeFn setResultRange) {
   unsigned width = argRanges[0].smin().getBitWidth();
   ConstantIntRanges assumed = ConstantIntRanges::fromSigned(
-      APInt(width, getLower(), /*isSigned=*/true),
-      APInt(width, getUpper(), /*isSigned=*/true));
+      APInt(width, getLowerAttr().getInt(), /*isSigned=*/true),
+      APInt(width, getUpperAttr().getInt(), /*isSigned=*/true));
   setResultRange(getResult(), argRanges[0].intersection(assumed));
 }
 
