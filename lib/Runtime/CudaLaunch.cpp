@@ -11,6 +11,8 @@
 #include "attnc/BundleLauncher.h"
 #include "attnc/CudaDriver.h"
 
+#include "attn/Conversion/KernelLimits.h"
+
 #include "llvm/ADT/StringExtras.h"
 
 using namespace attnc;
@@ -30,10 +32,6 @@ static bool isTiledTensor(const ParamInfo &param) {
   return param.role == "q" || param.role == "k" || param.role == "v" ||
          param.role == "output";
 }
-
-/// The largest size of q, k, v or the output in any dimension that CUDA
-/// kernels take (KernelEmitter.h's kMaxKernelExtent).
-static constexpr int64_t kMaxTensorExtent = int64_t(1) << 30;
 
 Expected<std::array<int64_t, 3>>
 CudaKernel::check(llvm::ArrayRef<TensorView> tensors) const {
@@ -59,13 +57,13 @@ CudaKernel::check(llvm::ArrayRef<TensorView> tensors) const {
     if (!isTiledTensor(param))
       continue;
     // The kernels evaluate mask arithmetic in 32 bits on the strength of
-    // this bound (attn-narrow-kernel-integers; kMaxKernelExtent).
+    // this bound (KernelLimits.h).
     for (auto [dim, size] : llvm::enumerate(tensor.sizes))
-      if (size > kMaxTensorExtent)
+      if (size > mlir::attn::kMaxKernelExtent)
         return llvm::createStringError(
             "tensor '" + param.name + "' has size " + llvm::Twine(size) +
             " in dim " + llvm::Twine(dim) + "; CUDA kernels take sizes up to " +
-            llvm::Twine(kMaxTensorExtent) +
+            llvm::Twine(mlir::attn::kMaxKernelExtent) +
             " (2^30) in q, k, v and the output");
     if (img.alignment <= 1)
       continue;

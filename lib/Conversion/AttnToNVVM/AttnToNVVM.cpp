@@ -490,20 +490,19 @@ SmallVector<Value> KernelEmitter::keptElements(ImplicitLocOpBuilder &b,
       slots[qpos[axis]] = 1u << axis;
       slots[kpos[axis]] = 1u << (numAxes + axis);
     }
+    SmallVector<Value> keyCoords, keyExtents;
+    for (auto [p, extent] : llvm::zip(kpos, keyExtent)) {
+      keyCoords.push_back(maskCoordinate(b, p));
+      keyExtents.push_back(toI64(b, extent));
+    }
     // Compared as coordinates, so that the narrowing makes them 32-bit
     // (with 64-bit index compares window ran 348 against 378).
-    Value kept = arith::ConstantIntOp::create(b, true, 1);
-    for (auto [p, extent] : llvm::zip(kpos, keyExtent))
-      kept = arith::AndIOp::create(
-          b, kept,
-          arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
-                                maskCoordinate(b, p), toI64(b, extent)));
+    Value kept = allBelow(b, keyCoords, keyExtents);
     if (op.hasMask()) {
       SmallVector<Value> coords{toI64(b, batch), toI64(b, head)};
       for (Value p : qpos)
         coords.push_back(maskCoordinate(b, p));
-      for (Value p : kpos)
-        coords.push_back(maskCoordinate(b, p));
+      llvm::append_range(coords, keyCoords);
       if (!stagedReads.empty()) {
         Value col = elementCoords(b, idx(b, e), m).second;
         uint32_t allKeyAxes = ((1u << numAxes) - 1) << numAxes;
@@ -1070,9 +1069,10 @@ LogicalResult KernelEmitter::emit() {
   }
 
   // Shared memory: the Q tile, two stages of K and two of V (rows padded by
-  // 16 bytes), then one i32 per key tile of a chunk twice: classification
-  // words and the compacted list of visited tiles (KeyTileLoop.cpp), then
-  // two stages of each staged read (planStagedReads).
+  // 16 bytes), then one i32 per key tile of a chunk twice: the per-warp
+  // counts of visited tiles (the first `warps` words) and the compacted list
+  // of visited tiles (KeyTileLoop.cpp), then two stages of each staged read
+  // (planStagedReads).
   Value smem = LLVM::AddressOfOp::create(
       b, LLVM::LLVMPointerType::get(ctx, 3), smemName);
   int64_t qBytes = tileBytes(tileQ, headDim);

@@ -10,6 +10,7 @@
 #define ATTN_LIB_CONVERSION_ATTNTONVVM_KERNELEMITTER_H
 
 #include "attn/Conversion/KernelABI.h"
+#include "attn/Conversion/KernelLimits.h"
 #include "attn/Conversion/LoweringUtils.h"
 #include "attn/Conversion/TileRanges.h"
 #include "attn/Dialect/Attn/IR/AttnOps.h"
@@ -27,9 +28,6 @@ constexpr int64_t kKeyTile = 64;
 /// one ldmatrix fall in distinct bank groups.
 constexpr int64_t kPad = 8;
 
-/// The largest size of q, k, v or the output a CUDA kernel takes (launches
-/// check it): positions and their differences then fit 32 bits.
-constexpr int64_t kMaxKernelExtent = int64_t(1) << 30;
 /// Dilated tiles spanning at most this many positions keep positions below
 /// kMaxKernelExtent + kMaxTileSpan.
 constexpr int64_t kMaxTileSpan = int64_t(1) << 24;
